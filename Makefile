@@ -1,0 +1,48 @@
+# pv — two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEMO   := .demo
+# The CPU build of torch: pip takes the local wheel for this exact pin (no multi-GB CUDA download).
+TORCH_PIN ?= torch==2.13.0
+
+.PHONY: install demo test lint bench mutants hunt clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q '$(TORCH_PIN)'
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+demo: install
+	@echo "== 1/5 tokenizer: byte-level BPE on the installed Python's standard library"
+	$(BIN)/trainer tokenizer train --corpus stdlib --vocab-size 2048 --out $(DEMO)/tokenizer --max-files 400
+	@echo "== 2/5 data: token shards + held-out split"
+	$(BIN)/trainer data prepare --corpus stdlib --tokenizer $(DEMO)/tokenizer --out $(DEMO)/data --max-files 400
+	@echo "== 3/5 pretrain: real drive, tiny preset"
+	rm -rf $(DEMO)/run
+	$(BIN)/trainer pretrain --dataset $(DEMO)/data --tokenizer $(DEMO)/tokenizer --run-dir $(DEMO)/run \
+		--mode from-scratch --model tiny --num-steps 120 --steps-per-epoch 40 --batch-size 16 --seq-length 128 \
+		--seed 0 || test $$? -eq 3
+	@echo "== 4/5 qa of the run directory"
+	$(BIN)/trainer qa $(DEMO)/run
+	@echo "== 5/5 contracts"
+	$(BIN)/pv validate contracts
+	@echo "demo run: $(DEMO)/run (train.jsonl, ckpt/)"
+
+test: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2
+	$(BIN)/pv validate contracts
+
+lint: install
+	$(BIN)/ruff check pv trainer falsifiers tests bench
+	$(BIN)/ruff format --check pv trainer falsifiers tests bench
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pv .pytest_cache
