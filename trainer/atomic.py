@@ -1,0 +1,78 @@
+"""Atomic publication of output directories: readers see the old artifact or the new one, never half.
+
+An artifact directory (a tokenizer, a dataset) is built in a hidden staging folder next to its
+destination and renamed into place. An existing destination is replaced only when it is empty or holds
+the same kind of artifact (recognised by its marker file); anything else is refused, so a typo in
+`--out` cannot wipe an unrelated folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from trainer.errors import DataError
+
+
+def check_replaceable(out_dir: Path, marker: str, kind: str) -> None:
+    """Raise DataError unless out_dir is absent, empty, or a previous `kind` (has `marker`)."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise DataError(
+            f"exists and is not a directory; choose another output path for the {kind}", path=str(out_dir)
+        )
+    if any(out_dir.iterdir()) and not (out_dir / marker).is_file():
+        raise DataError(
+            f"exists, is not empty and holds no {marker}, so it is not a previous {kind}; "
+            f"refusing to overwrite it — choose an empty or new output directory",
+            path=str(out_dir),
+        )
+
+
+@contextlib.contextmanager
+def staged_dir(out_dir: Path, marker: str, kind: str) -> Iterator[Path]:
+    """Yield a staging folder; on success it replaces out_dir, on any error it is removed."""
+    out_dir = Path(out_dir)
+    check_replaceable(out_dir, marker, kind)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
+    try:
+        yield staging
+        if not (staging / marker).is_file():
+            raise RuntimeError(f"staged {kind} lacks its marker {marker}")  # a bug, not a user error
+        _publish(staging, out_dir, marker, kind)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _publish(staging: Path, out_dir: Path, marker: str, kind: str) -> None:
+    check_replaceable(out_dir, marker, kind)  # again: the folder may have changed while we built
+    if not out_dir.exists():
+        os.replace(staging, out_dir)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+    os.replace(out_dir, old / "previous")  # two renames; the window without out_dir is tiny
+    os.replace(staging, out_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write via a temp file in the same directory + os.replace."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
