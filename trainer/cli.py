@@ -1,0 +1,211 @@
+"""`trainer` command line: tokenizer train, data prepare, pretrain, qa.
+
+The only trainer module that talks to the terminal. Every TrainerError becomes its message on stderr
+and its status's exit code (table in docs/trainer.md); a user error never shows a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from trainer.config import MODELS, TrainConfig
+from trainer.errors import DataError, GuardError, TrainerError
+from trainer.regimes import DEFAULT_MODE, REGIMES, resolve_hparams
+from trainer.status import RunStatus
+
+T = TypeVar("T")
+QA_FAILED_EXIT = 1  # qa found problems (distinct from 8: the directory is not a run at all)
+
+
+def _call(fn: Callable[[], T]) -> T:
+    """Run a command body; a TrainerError exits with its status, never a traceback."""
+    try:
+        return fn()
+    except TrainerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.status.exit_code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Train a byte-level BPE tokenizer, prepare token shards, pretrain a small decoder, QA the run."""
+
+
+@main.group()
+def tokenizer() -> None:
+    """Byte-level BPE tokenizer."""
+
+
+@tokenizer.command("train")
+@click.option(
+    "--corpus", required=True, help="'stdlib' (this Python's standard library) or a folder of text."
+)
+@click.option("--vocab-size", type=click.IntRange(min=2), required=True, help="Total ids, specials included.")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Tokenizer directory.")
+@click.option("--max-files", type=click.IntRange(min=1), default=None, help="Use at most N corpus files.")
+def tokenizer_train(corpus: str, vocab_size: int, out: str, max_files: int | None) -> None:
+    """Train a tokenizer; writes vocab.json, merges.txt, tokenizer.json atomically."""
+
+    def body() -> None:
+        from trainer.corpus import corpus_files
+        from trainer.tokenizer import train_tokenizer
+
+        files = corpus_files(corpus, max_files)
+        tok = train_tokenizer(files, vocab_size, out)
+        click.echo(f"tokenizer: {tok.vocab_size} ids from {len(files)} files -> {out}")
+
+    _call(body)
+
+
+@main.group()
+def data() -> None:
+    """Token shards with a held-out split."""
+
+
+@data.command("prepare")
+@click.option("--corpus", required=True, help="'stdlib' or a folder of text files.")
+@click.option("--tokenizer", "tokenizer_dir", required=True, type=click.Path(file_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Dataset directory.")
+@click.option("--max-files", type=click.IntRange(min=1), default=None)
+def data_prepare(corpus: str, tokenizer_dir: str, out: str, max_files: int | None) -> None:
+    """Tokenize a corpus into train/val shards plus manifest.json."""
+
+    def body() -> None:
+        from trainer.data import prepare_dataset
+
+        manifest = prepare_dataset(corpus, tokenizer_dir, out, max_files=max_files)
+        shards = getattr(manifest, "shards", None)
+        click.echo(f"dataset -> {out}" + (f" ({len(shards)} shards)" if shards is not None else ""))
+
+    _call(body)
+
+
+def resolve_pretrain_config(params: dict[str, Any]) -> TrainConfig:
+    """Pure: click's parsed params -> TrainConfig. --mode fills lr/warmup/target unless given explicitly."""
+    hp = resolve_hparams(
+        params.get("mode") or DEFAULT_MODE,
+        lr=params.get("lr"),
+        warmup_steps=params.get("warmup_steps"),
+        target_val_loss=params.get("target_val_loss"),
+    )
+    passthrough = (
+        "vocab_size", "num_steps", "steps_per_epoch", "batch_size", "seq_length", "model", "seed",
+        "device", "patience", "grad_clip", "weight_decay", "eval_batches",
+    )  # fmt: skip
+    extra = {k: params[k] for k in passthrough if params.get(k) is not None}
+    return TrainConfig(
+        dataset=str(params["dataset"]),
+        tokenizer=str(params["tokenizer"]),
+        run_dir=str(params["run_dir"]),
+        synthetic=bool(params.get("synthetic", False)),
+        mode=hp.mode,
+        lr=hp.lr,
+        warmup_steps=hp.warmup_steps,
+        target_val_loss=hp.target_val_loss,
+        allow_shard_cycle=bool(params.get("allow_shard_cycle", False)),
+        resume=bool(params.get("resume", False)),
+        **extra,
+    )
+
+
+_PATH = click.Path(file_okay=True, dir_okay=True)  # existence is checked in the body, not at parse time
+
+
+@main.command()
+@click.option("--dataset", required=True, type=_PATH, help="Directory from `trainer data prepare`.")
+@click.option("--tokenizer", required=True, type=_PATH, help="Directory from `trainer tokenizer train`.")
+@click.option("--run-dir", required=True, type=_PATH, help="Where train.jsonl, ckpt/ and result.json go.")
+@click.option("--synthetic", is_flag=True, default=False, help="Scripted loss, no model compute (labelled).")
+@click.option("--mode", type=click.Choice(sorted(REGIMES)), default=DEFAULT_MODE, show_default=True,
+              help="Sets lr, warmup and target together; explicit flags win.")  # fmt: skip
+@click.option("--lr", type=float, default=None, help="Peak learning rate [mode default].")
+@click.option("--warmup-steps", type=click.IntRange(min=0), default=None, help="[mode default]")
+@click.option(
+    "--target-val-loss", type=float, default=None, help="OK needs this held-out loss [mode default]."
+)
+@click.option("--vocab-size", type=click.IntRange(min=2), default=None, help="Model vocab [tokenizer's].")
+@click.option("--num-steps", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--steps-per-epoch", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--seq-length", type=click.IntRange(min=1), default=128, show_default=True)
+@click.option("--model", type=click.Choice(MODELS), default="tiny", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda[:N] or mps.")
+@click.option(
+    "--allow-shard-cycle", is_flag=True, default=False, help="Repeat shards if the plan needs more."
+)
+@click.option("--resume", is_flag=True, default=False, help="Continue from the latest complete checkpoint.")
+@click.option(
+    "--patience", type=click.IntRange(min=1), default=None, help="Stop after N epochs w/o val gain."
+)
+@click.option("--grad-clip", type=float, default=None, help="Clip the global grad norm [1.0].")
+@click.option("--weight-decay", type=float, default=None, help="AdamW decay on matrices [0.1].")
+@click.option(
+    "--eval-batches", type=click.IntRange(min=1), default=None, help="Held-out batches per eval [16]."
+)
+@click.option("--json", "as_json", is_flag=True, default=False, help="Print result.json on stdout.")
+def pretrain(as_json: bool, **params: Any) -> None:
+    """Pretrain a decoder on token shards (real compute unless --synthetic)."""
+    from trainer.loop import run
+    from trainer.progress import make_reporter
+
+    try:
+        cfg = resolve_pretrain_config(params)
+    except GuardError as exc:
+        if exc.gate == "GATE-TRAIN-CONFIG":
+            raise click.UsageError(str(exc)) from exc
+        raise
+
+    def body() -> RunStatus:
+        for flag, value in (("--dataset", cfg.dataset), ("--tokenizer", cfg.tokenizer)):
+            if not Path(value).is_dir():
+                raise DataError(f"{flag}: not a directory", path=value)
+        reporter = make_reporter(cfg.num_steps, sys.stderr, sys.stderr.isatty())
+        try:
+            result = run(cfg, events=reporter)
+        except TrainerError:
+            _print_result(cfg, as_json)
+            raise
+        _print_result(cfg, as_json)
+        return result.status
+
+    status = _call(body)
+    sys.exit(status.exit_code)
+
+
+def _print_result(cfg: TrainConfig, as_json: bool) -> None:
+    path = Path(cfg.run_dir) / "result.json"
+    if not path.is_file():
+        return
+    if as_json:
+        click.echo(path.read_text(encoding="utf-8").rstrip())
+        return
+    res = json.loads(path.read_text(encoding="utf-8"))
+    click.echo(f"{res['status']} (exit {res['exit_code']}): {res['reason']}", err=True)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, default=False, help="Print the report as JSON.")
+def qa(run_dir: str, as_json: bool) -> None:
+    """Post-hoc checks of a run directory; exit 1 naming each failed check."""
+    from trainer.qa import qa_run
+
+    report = _call(lambda: qa_run(run_dir))
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for c in report.checks:
+            mark = "N/A " if c.ok is None else ("PASS" if c.ok else "FAIL")
+            click.echo(f"{mark} {c.name}: {c.detail}")
+        click.echo(report.summary())
+    if not report.ok:
+        names = ", ".join(c.name for c in report.failed) or "no applicable checks"
+        click.echo(f"qa failed: {names}", err=True)
+        sys.exit(QA_FAILED_EXIT)

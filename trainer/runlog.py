@@ -1,0 +1,131 @@
+"""Run-directory writers: atomic file writes and the append-only train.jsonl log.
+
+Everything a run leaves behind goes through here, so "nothing half-written" holds in one place: whole
+files are written to a temp file in the same directory and renamed over the target (os.replace is
+atomic on POSIX and Windows); the log is appended one complete line at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from trainer.errors import DataError
+
+TRAIN_LOG = "train.jsonl"
+CONFIG_FILE = "config.json"
+RESULT_FILE = "result.json"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def publishable(tmp: str | Path) -> None:
+    """mkstemp creates 0600; give the published file the mode a plain open() would have."""
+    os.chmod(tmp, 0o666 & ~_umask())
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        publishable(tmp)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def dumps(record: dict[str, Any]) -> str:
+    """Strict JSON: a NaN/Inf reaching a log is a bug (guards run first), so refuse to write it."""
+    return json.dumps(record, sort_keys=True, allow_nan=False)
+
+
+def atomic_write_json(path: Path, data: dict[str, Any]) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
+
+
+def temp_path(path: Path) -> Path:
+    """A fresh temp name beside `path`, for writers (safetensors) that insist on a filename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    publishable(tmp)
+    return Path(tmp)
+
+
+class RunLog:
+    """Append-only JSONL; each record is one line, flushed so a killed run leaves whole lines."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = path.open("a", encoding="utf-8")
+
+    def append(self, record: dict[str, Any]) -> None:
+        self._fh.write(dumps(record) + "\n")
+        self._fh.flush()
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> RunLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_log(path: Path) -> list[dict[str, Any]]:
+    """Parse train.jsonl; a malformed line is a DataError naming file and line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise DataError(f"cannot read run log: {exc.strerror}", path=str(path)) from exc
+    records = []
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"line {lineno}: not valid JSON ({exc.msg})", path=str(path)) from exc
+        if not isinstance(rec, dict):
+            raise DataError(f"line {lineno}: a record must be a JSON object", path=str(path))
+        records.append(rec)
+    return records
+
+
+def truncate_log(path: Path, *, last_step: int, last_epoch: int) -> int:
+    """On resume: keep only what the checkpoint covers (steps <= last_step, epochs <= last_epoch).
+
+    A killed run may have logged steps after its last checkpoint; those steps are re-run, so keeping
+    them would double-count. Returns the number of records dropped. Rewritten atomically.
+    """
+    if not path.exists():
+        return 0
+    records = read_log(path)
+    kept = [
+        r
+        for r in records
+        if (r.get("event") == "epoch" and r.get("epoch", math.inf) <= last_epoch)
+        or (r.get("event") is None and r.get("step", math.inf) <= last_step)
+        or (r.get("event") not in (None, "epoch") and r.get("step", math.inf) <= last_step)
+    ]
+    atomic_write_text(path, "".join(dumps(r) + "\n" for r in kept))
+    return len(records) - len(kept)
