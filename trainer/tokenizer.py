@@ -82,6 +82,11 @@ class BpeTokenizer:
         d = Path(directory)
         if not d.is_dir():
             raise DataError(f"tokenizer directory does not exist; {_FIX}", path=str(d))
+        # vocab.json + merges.txt are the declared format: a directory without them is incomplete even
+        # when tokenizer.json alone could be loaded (someone deleted half a tokenizer).
+        missing = [name for name in ("vocab.json", "merges.txt") if not (d / name).is_file()]
+        if missing:
+            raise DataError(f"missing {' and '.join(missing)}; {_FIX}", path=str(d / missing[0]))
         full = d / "tokenizer.json"
         if full.is_file():
             raw = full.read_bytes()
@@ -92,11 +97,6 @@ class BpeTokenizer:
             fingerprint = _sha256(raw)
             _check_meta(d, fingerprint)
             return cls(_configure(tok), fingerprint, d)
-        missing = [name for name in ("vocab.json", "merges.txt") if not (d / name).is_file()]
-        if missing:
-            raise DataError(
-                f"missing {' and '.join(missing)} (and tokenizer.json); {_FIX}", path=str(d / missing[0])
-            )
         try:
             bpe = models.BPE.from_file(str(d / "vocab.json"), str(d / "merges.txt"))
         except Exception as exc:

@@ -76,8 +76,7 @@ def test_explicit_cuda_without_cuda_exit_9(invoke, tmp_path: Path) -> None:
 def test_missing_vocab_json_exit_8(invoke, tiny_tokenizer_dir: Path, tmp_path: Path) -> None:
     tok = tmp_path / "tok"
     shutil.copytree(tiny_tokenizer_dir, tok)
-    # tokenizer.json alone suffices (vocab.json + merges.txt are the fallback), so remove both.
-    (tok / "tokenizer.json").unlink()
+    # vocab.json is part of the declared format: its absence fails even with tokenizer.json present.
     (tok / "vocab.json").unlink()
     res = invoke(tok=tok)
     assert res.exit_code == 8 and "vocab.json" in res.stderr and "Traceback" not in res.stderr

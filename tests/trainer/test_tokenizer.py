@@ -130,6 +130,8 @@ def test_load_falls_back_to_vocab_and_merges(
     [
         ({"tokenizer.json", "merges.txt"}, "merges.txt"),
         ({"tokenizer.json", "vocab.json", "merges.txt"}, "vocab.json"),
+        ({"vocab.json"}, "vocab.json"),
+        ({"merges.txt"}, "merges.txt"),
     ],
 )
 def test_missing_files_raise_data_error_naming_file_and_fix(
