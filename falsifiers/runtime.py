@@ -1,0 +1,187 @@
+"""Helpers the generated falsifier tests import at run time.
+
+`resolve` turns a contract target (`module.path:attr`) into the object under attack, refusing anything
+outside `[tool.pv].target_packages` so a contract cannot make the gate import arbitrary code. The tiny
+real run (tokenizer → dataset → a few steps of the tiny preset) is built once per pytest process and
+shared by every kind that inspects run artifacts.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import importlib
+import os
+import shutil
+import tempfile
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class TargetError(Exception):
+    """A falsifier target that is malformed, outside the allowed packages, or missing."""
+
+
+def project_root() -> Path:
+    """The project under test: $PV_PROJECT_ROOT (set by `pv gate`), else the nearest pyproject.toml
+    with a [tool.pv] table at or above the cwd, else the checkout this package lives in."""
+    env = os.environ.get("PV_PROJECT_ROOT")
+    if env:
+        return Path(env)
+    for d in (Path.cwd(), *Path.cwd().parents):
+        candidate = d / "pyproject.toml"
+        if candidate.is_file() and "[tool.pv]" in candidate.read_text(encoding="utf-8", errors="replace"):
+            return d
+    return PROJECT_ROOT
+
+
+def target_packages(root: Path | None = None) -> tuple[str, ...]:
+    return _target_packages(root or project_root())
+
+
+@functools.cache
+def _target_packages(root: Path) -> tuple[str, ...]:
+    """`[tool.pv].target_packages` of the project under test."""
+    pyproject = root / "pyproject.toml"
+    try:
+        table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("pv", {})
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise TargetError(f"{pyproject}: cannot read [tool.pv].target_packages: {exc}") from exc
+    return tuple(table.get("target_packages", ()))
+
+
+def check_allowed(target: str, allowed: tuple[str, ...]) -> tuple[str, str]:
+    """Split `module:attr` and refuse modules outside `allowed` (exact package or a submodule of it)."""
+    module, _, attr = target.partition(":")
+    if not module or any(not part.isidentifier() for part in module.split(".")):
+        raise TargetError(f"target {target!r} is not a dotted module path (module.path[:attr])")
+    if not any(module == pkg or module.startswith(pkg + ".") for pkg in allowed):
+        raise TargetError(
+            f"target {target!r} is outside [tool.pv].target_packages {list(allowed)}; "
+            f"point the falsifier at code of this project or add the package to target_packages"
+        )
+    return module, attr
+
+
+def resolve(target: str):
+    """Import and return the object `module.path:attr.sub` (or the module itself without `:attr`)."""
+    module_name, attr = check_allowed(target, target_packages())
+    try:
+        obj = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise TargetError(f"target {target!r}: cannot import {module_name}: {exc}") from exc
+    for part in filter(None, attr.split(".")):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError as exc:
+            raise TargetError(f"target {target!r}: {module_name} has no attribute {attr!r}") from exc
+    return obj
+
+
+def resolve_sibling(target: str, name: str):
+    """Another attribute of the target's module, e.g. the resolver next to a click command."""
+    module_name, _ = check_allowed(target, target_packages())
+    return resolve(name if ":" in name else f"{module_name}:{name}")
+
+
+# ── the shared tiny real run ──────────────────────────────────────────────────────────────────────────
+
+TINY_FILES = 20
+TINY_VOCAB = 512
+
+
+@dataclass(frozen=True)
+class TinyRun:
+    root: Path
+    tokenizer_dir: Path
+    data_dir: Path
+    run_dir: Path
+    exit_status: object  # trainer.status.RunStatus of the run
+    config: object  # trainer.config.TrainConfig used
+
+
+def _torch_threads() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+@functools.cache
+def tiny_tokenizer_dir() -> Path:
+    """A byte-level BPE trained on ~20 stdlib files; built once per process."""
+    _torch_threads()
+    corpus = importlib.import_module("trainer.corpus")
+    tok = importlib.import_module("trainer.tokenizer")
+    root = Path(tempfile.mkdtemp(prefix="pv-tiny-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)  # one per process, gone when it exits
+    files = corpus.corpus_files("stdlib", TINY_FILES)
+    tok.train_tokenizer(files, TINY_VOCAB, root / "tokenizer")
+    return root / "tokenizer"
+
+
+@functools.cache
+def tiny_dataset_dir() -> Path:
+    data = importlib.import_module("trainer.data")
+    tok_dir = tiny_tokenizer_dir()
+    out = tok_dir.parent / "data"
+    data.prepare_dataset("stdlib", tok_dir, out, max_files=TINY_FILES, val_fraction=0.2)
+    return out
+
+
+def tiny_config(run_dir: Path, **overrides):
+    """TrainConfig for a tiny real run: 6 steps in two epochs of 3, batches of 4 × 32 tokens."""
+    cfg_mod = importlib.import_module("trainer.config")
+    knobs = {
+        "dataset": str(tiny_dataset_dir()),
+        "tokenizer": str(tiny_tokenizer_dir()),
+        "run_dir": str(run_dir),
+        "synthetic": False,
+        "mode": "from-scratch",
+        "num_steps": 6,
+        "steps_per_epoch": 3,
+        "batch_size": 4,
+        "seq_length": 32,
+        "model": "tiny",
+        "seed": 0,
+        "device": "cpu",
+        "allow_shard_cycle": True,
+        "eval_batches": 2,
+    }
+    knobs.update(overrides)
+    return cfg_mod.TrainConfig(**knobs)
+
+
+_RUNS: dict = {}
+
+
+def tiny_run(entry=None) -> TinyRun:
+    """One tiny real run per process and entry point (a few seconds on one CPU thread).
+
+    `entry` is the run function (default trainer.loop:run); kinds only read the run's outputs.
+    """
+    entry = entry or resolve("trainer.loop:run")
+    if entry in _RUNS:
+        return _RUNS[entry]
+    errors = importlib.import_module("trainer.errors")
+    run_dir = tiny_tokenizer_dir().parent / f"run-{len(_RUNS)}"
+    cfg = tiny_config(run_dir)
+    try:
+        status = entry(cfg).status
+    except errors.TrainerError as exc:  # a guard stop still leaves artifacts to inspect
+        status = exc.status
+    _RUNS[entry] = TinyRun(
+        root=run_dir.parent,
+        tokenizer_dir=tiny_tokenizer_dir(),
+        data_dir=tiny_dataset_dir(),
+        run_dir=run_dir,
+        exit_status=status,
+        config=cfg,
+    )
+    return _RUNS[entry]
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0", "false")
