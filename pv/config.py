@@ -1,0 +1,110 @@
+"""pv project settings: the `[tool.pv]` table of the nearest pyproject.toml.
+
+API (stable):
+    load_config(start: Path | None = None) -> PvConfig
+    PvConfig(root, contracts, target_packages, kinds_package, generated_dir, tests_root, max_bytes)
+    PvConfig.default(root) -> PvConfig     # defaults, no pyproject needed
+
+`root` is the directory holding the pyproject.toml (or `start` when none is found); every
+relative path in the config is resolved against it via `PvConfig.path(...)`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pv.errors import ConfigError
+
+DEFAULT_MAX_BYTES = 2 * 1024 * 1024  # 2 MiB: a contract is prose-sized; bigger is a mistake or an attack
+
+_STR_LIST_KEYS = ("contracts", "target_packages")
+_STR_KEYS = ("kinds_package", "generated_dir", "tests_root")
+_KNOWN_KEYS = frozenset((*_STR_LIST_KEYS, *_STR_KEYS, "max_bytes"))
+
+
+@dataclass(frozen=True)
+class PvConfig:
+    root: Path
+    contracts: tuple[str, ...] = ("contracts",)
+    target_packages: tuple[str, ...] = ()
+    kinds_package: str = "falsifiers.kinds"
+    generated_dir: str = "falsifiers/generated"
+    tests_root: str = "."
+    max_bytes: int = DEFAULT_MAX_BYTES
+    pyproject: Path | None = None  # where the settings came from; None = defaults
+
+    @classmethod
+    def default(cls, root: Path) -> PvConfig:
+        return cls(root=Path(root).resolve())
+
+    def path(self, rel: str | Path) -> Path:
+        """A config-relative path made absolute against the project root."""
+        return (self.root / rel) if not Path(rel).is_absolute() else Path(rel)
+
+    @property
+    def kinds_dir(self) -> Path:
+        """Directory of the kinds package, found from the root without importing anything."""
+        return self.root.joinpath(*self.kinds_package.split("."))
+
+
+def _find_pyproject(start: Path) -> Path | None:
+    start = start.resolve()
+    for d in (start, *start.parents):
+        candidate = d / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(start: Path | None = None) -> PvConfig:
+    """Read `[tool.pv]` from the nearest pyproject.toml at or above `start` (default: cwd).
+
+    No pyproject.toml, or one without `[tool.pv]`, gives the defaults rooted at `start`
+    (resp. the pyproject's directory). Malformed TOML or wrongly typed keys raise ConfigError.
+    """
+    start = Path.cwd() if start is None else Path(start)
+    if start.is_file():
+        start = start.parent
+    pyproject = _find_pyproject(start)
+    if pyproject is None:
+        return PvConfig.default(start)
+    try:
+        doc = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{pyproject}: not valid TOML: {exc}. Fix the syntax error.") from exc
+    except OSError as exc:
+        raise ConfigError(f"{pyproject}: cannot read: {exc.strerror or exc}") from exc
+    table = doc.get("tool", {}).get("pv", {})
+    root = pyproject.parent.resolve()
+    if not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.pv] must be a table, got {type(table).__name__}.")
+    unknown = sorted(set(table) - _KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{pyproject}: unknown key(s) in [tool.pv]: {', '.join(unknown)}. "
+            f"Known keys: {', '.join(sorted(_KNOWN_KEYS))}."
+        )
+    kwargs: dict = {}
+    for key in _STR_LIST_KEYS:
+        if key in table:
+            value = table[key]
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{pyproject}: [tool.pv].{key} must be a list of strings, got {value!r}.")
+            kwargs[key] = tuple(value)
+    for key in _STR_KEYS:
+        if key in table:
+            if not isinstance(table[key], str) or not table[key]:
+                raise ConfigError(
+                    f"{pyproject}: [tool.pv].{key} must be a non-empty string, got {table[key]!r}."
+                )
+            kwargs[key] = table[key]
+    if "max_bytes" in table:
+        mb = table["max_bytes"]
+        if not isinstance(mb, int) or isinstance(mb, bool) or mb <= 0:
+            raise ConfigError(f"{pyproject}: [tool.pv].max_bytes must be a positive integer, got {mb!r}.")
+        kwargs["max_bytes"] = mb
+    return PvConfig(root=root, pyproject=pyproject, **kwargs)

@@ -1,0 +1,232 @@
+"""PV5xx: coverage and executability — are invariants attacked, can the attacks run, are
+ship-blocking gates backed by something executable.
+
+API: attackers(index) -> {INV id: [falsifier Definition]}; inert_contract_ids(index) -> list[str].
+Kinds are checked by looking for <root>/<kinds package as dirs>/<kind>.py, never by importing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pv.findings import Finding, Severity
+from pv.index import ContractIndex, Definition, is_executable, items, str_list
+from pv.loader import LoadedDocument
+from pv.rules._doc import doc
+from pv.rules.registry import CheckContext, Rule, document_check, index_check, register
+
+E, W = Severity.ERROR, Severity.WARNING
+
+UNATTACKED = register(
+    Rule(
+        "PV501",
+        "unattacked-invariant",
+        W,
+        "No falsifier attacks this invariant.",
+        doc(
+            "Reports invariants that no falsifier in any contract lists in `attacks`.",
+            "An invariant nobody tries to break is a hope, not a guarantee.",
+            "invariants:\n  - id: INV-TOK-002\n    statement: ...\nfalsifiers: []",
+            "falsifiers:\n  - id: FALSIFY-TOK-002\n"
+            "    attacks: [INV-TOK-002]\n    kind: round-trip\n    target: ...",
+        ),
+        "Add a falsifier that attacks it.",
+    )
+)
+GATE_UNBACKED = register(
+    Rule(
+        "PV502",
+        "ship-blocking-gate-unbacked",
+        E,
+        "A ship-blocking gate lists no executable falsifier.",
+        doc(
+            "Requires every gate with `ship_blocking: true` to list at least one falsifier that has both "
+            "`kind` and `target`.",
+            "A gate that blocks shipping but runs nothing blocks on paper only.",
+            "gates:\n  - id: GATE-TOK-001\n    ship_blocking: true\n    falsifiers: []",
+            "gates:\n  - id: GATE-TOK-001\n"
+            "    ship_blocking: true\n    falsifiers: [FALSIFY-TOK-001]  # with kind+target",
+        ),
+        "List an executable falsifier (one with kind and target) in the gate, or make it non-blocking.",
+    )
+)
+HALF_EXECUTABLE = register(
+    Rule(
+        "PV503",
+        "half-executable-falsifier",
+        E,
+        "A falsifier states `kind` without `target`, or `target` without `kind`.",
+        doc(
+            "Requires `kind` and `target` to come together.",
+            "With one of the two the falsifier looks executable but cannot be generated or run.",
+            "falsifiers:\n  - id: FALSIFY-TOK-001\n    kind: round-trip",
+            "falsifiers:\n  - id: FALSIFY-TOK-001\n"
+            "    kind: round-trip\n    target: trainer.tokenizer:BpeTokenizer",
+        ),
+        "Add the missing key, or remove both to keep the falsifier as prose.",
+    )
+)
+TARGET_OUTSIDE = register(
+    Rule(
+        "PV504",
+        "target-outside-packages",
+        E,
+        "A falsifier targets an object outside [tool.pv].target_packages.",
+        doc(
+            "Checks the module part of `target` against the configured target packages (a string check).",
+            "Falsifiers must attack the project's own code; a target in a third-party package tests "
+            "someone else's guarantees (and could run arbitrary code paths).",
+            "target: numpy.linalg:norm",
+            "target: trainer.model:GPT",
+        ),
+        "Target an object inside one of the configured packages, or add the package to target_packages.",
+    )
+)
+UNKNOWN_KIND = register(
+    Rule(
+        "PV505",
+        "unknown-falsifier-kind",
+        E,
+        "A falsifier's `kind` is not a module of the configured kinds package.",
+        doc(
+            "Looks for <kinds package dir>/<kind with - as _>.py (no import).",
+            "An unknown kind cannot be generated into a test; the falsifier never runs.",
+            "kind: roundtrip",
+            "kind: round-trip   # falsifiers/kinds/round_trip.py",
+        ),
+        "Use an existing kind (see the kinds package), or write the kind module.",
+    )
+)
+INERT = register(
+    Rule(
+        "PV506",
+        "inert-contract",
+        W,
+        "The contract has invariants but no executable falsifier attacks any of them.",
+        doc(
+            "Reports contracts whose invariants are attacked by prose falsifiers only (or none).",
+            "Everything the contract states is unchecked: it documents, it does not guard.",
+            "falsifiers:\n  - id: FALSIFY-TOK-001\n    attacks: [INV-TOK-001]\n    description: prose only",
+            "falsifiers:\n  - id: FALSIFY-TOK-001\n"
+            "    attacks: [INV-TOK-001]\n    kind: round-trip\n    target: ...",
+        ),
+        "Give at least one falsifier a kind and a target.",
+    )
+)
+
+
+def attackers(index: ContractIndex) -> dict[str, list[Definition]]:
+    if "attackers" in index.memo:
+        return index.memo["attackers"]
+    out: dict[str, list[Definition]] = {}
+    index.memo["attackers"] = out
+    for f in index.definitions.get("falsifier", {}).values():
+        for _, inv in str_list(f.node.get("attacks")):
+            out.setdefault(inv, []).append(f)
+    return out
+
+
+def inert_contract_ids(index: ContractIndex) -> list[str]:
+    if "inert" in index.memo:
+        return list(index.memo["inert"])
+    by_inv = attackers(index)
+    inert: list[str] = []
+    for cid, d in index.contracts.items():
+        invs = [inv.get("id") for _, inv in index.items(d, "invariants") if isinstance(inv.get("id"), str)]
+        if invs and not any(is_executable(f.node) for inv in invs for f in by_inv.get(inv, ())):
+            inert.append(cid)
+    index.memo["inert"] = tuple(inert)
+    return inert
+
+
+@index_check(UNATTACKED, INERT)
+def check_attacked(index: ContractIndex, ctx: CheckContext) -> Iterator[Finding]:
+    by_inv = attackers(index)
+    for d in index.docs:
+        for i, inv in index.items(d, "invariants"):
+            ident = inv.get("id")
+            if isinstance(ident, str) and ident not in by_inv:
+                yield UNATTACKED.finding(
+                    f"invariant {ident} is attacked by no falsifier",
+                    d.locate(("invariants", i, "id")),
+                    contract_id=d.contract_id,
+                )
+    for cid in inert_contract_ids(index):
+        d = index.contracts[cid]
+        yield INERT.finding(
+            f"contract {cid} is inert: no executable falsifier attacks any of its invariants",
+            d.locate(("invariants",)),
+            contract_id=cid,
+        )
+
+
+@index_check(GATE_UNBACKED)
+def check_ship_blocking(index: ContractIndex, ctx: CheckContext) -> Iterator[Finding]:
+    for d in index.docs:
+        for i, gate in index.items(d, "gates"):
+            if gate.get("ship_blocking") is not True:
+                continue
+            listed = [ref for _, ref in str_list(gate.get("falsifiers"))]
+            runnable = [r for r in listed if (f := index.lookup("falsifier", r)) and is_executable(f.node)]
+            if not runnable:
+                what = (
+                    "lists no falsifiers"
+                    if not listed
+                    else f"lists only non-executable falsifiers ({', '.join(listed)})"
+                )
+                yield GATE_UNBACKED.finding(
+                    f"ship-blocking gate {gate.get('id', f'gates[{i}]')} {what}",
+                    d.locate(("gates", i, "id")),
+                    contract_id=d.contract_id,
+                )
+
+
+@document_check(HALF_EXECUTABLE)
+def check_half_executable(d: LoadedDocument, ctx: CheckContext) -> Iterator[Finding]:
+    for i, f in items(d.data, "falsifiers"):
+        has_kind, has_target = "kind" in f, "target" in f
+        if has_kind != has_target:
+            present, missing = ("kind", "target") if has_kind else ("target", "kind")
+            yield HALF_EXECUTABLE.finding(
+                f"falsifier {f.get('id', f'falsifiers[{i}]')} has `{present}` but no `{missing}`",
+                d.locate(("falsifiers", i, present)),
+                fix=f"Add `{missing}:`, or remove `{present}:` to keep it as prose.",
+                contract_id=d.contract_id,
+            )
+
+
+def _in_packages(target: str, packages: tuple[str, ...]) -> bool:
+    module = target.partition(":")[0]
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+@index_check(TARGET_OUTSIDE, UNKNOWN_KIND)
+def check_target_and_kind(index: ContractIndex, ctx: CheckContext) -> Iterator[Finding]:
+    packages = ctx.config.target_packages
+    kinds_dir = ctx.config.kinds_dir
+    check_kinds = kinds_dir.is_dir()
+    kind_exists: dict[str, bool] = {}  # no kinds package in this project: nothing to check against
+    for d in index.docs:
+        for i, f in index.items(d, "falsifiers"):
+            target, kind = f.get("target"), f.get("kind")
+            if packages and isinstance(target, str) and not _in_packages(target, packages):
+                yield TARGET_OUTSIDE.finding(
+                    f"target {target} is outside the target packages ({', '.join(packages)})",
+                    d.locate(("falsifiers", i, "target")),
+                    contract_id=d.contract_id,
+                )
+            if check_kinds and isinstance(kind, str) and kind:
+                module = kind.replace("-", "_") + ".py"
+                if module not in kind_exists:
+                    kind_exists[module] = (kinds_dir / module).is_file()
+                if not kind_exists[module]:
+                    known = sorted(
+                        p.stem.replace("_", "-") for p in kinds_dir.glob("*.py") if not p.name.startswith("_")
+                    )
+                    yield UNKNOWN_KIND.finding(
+                        f"kind {kind!r} has no module {ctx.config.kinds_package}."
+                        f"{module[:-3]} ({kinds_dir / module} not found); known kinds: "
+                        f"{', '.join(known) or 'none'}",
+                        d.locate(("falsifiers", i, "kind")),
+                        contract_id=d.contract_id,
+                    )

@@ -1,0 +1,30 @@
+"""Shared fixtures for pv's validator tests (hypothesis profiles live in the root conftest only)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pv.config import PvConfig, load_config
+
+FIXTURES = Path(__file__).parent / "fixtures"
+GOOD = FIXTURES / "good"
+
+# Fixture trees hold YAML and evidence files for pv to read, never tests for pytest to run.
+collect_ignore_glob = ["fixtures/*"]
+
+
+@pytest.fixture
+def good_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the valid sample project (3 contracts, kinds, evidence); cwd is its root."""
+    root = tmp_path / "proj"
+    shutil.copytree(GOOD, root)
+    monkeypatch.chdir(root)
+    return root
+
+
+@pytest.fixture
+def good_config(good_tree: Path) -> PvConfig:
+    return load_config(good_tree)
