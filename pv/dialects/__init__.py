@@ -29,7 +29,19 @@ def detect_dialect(data: object) -> str:
         return PV
     if "contract_id" in data:
         return "aprender"
-    if "proof_obligations" in data or "equations" in data:
+    # The older kernel dialect: every file has `metadata`, most have equations/proof_obligations, and
+    # the fusion/parity/layout ones only carry the falsification or enforcement sections.
+    kernel_sections = (
+        "proof_obligations",
+        "equations",
+        "falsification_tests",
+        "qa_gate",
+        "kani_harnesses",
+        "enforcement",
+    )
+    if any(k in data for k in kernel_sections[:2]) or (
+        "metadata" in data and any(k in data for k in kernel_sections[2:])
+    ):
         return "kernel"
     return "unknown"
 

@@ -172,8 +172,11 @@ def registry_fingerprint() -> str:
     for src in sorted(rules_dir.glob("*.py")):
         h.update(src.name.encode())
         h.update(src.read_bytes())
-    for extra in ("loader.py", "index.py", "validate.py", "dialects/__init__.py"):
-        p = rules_dir.parent / extra
+    # Dialect checkers produce cached per-document findings too: any change to them invalidates the cache.
+    extras = [rules_dir.parent / name for name in ("loader.py", "index.py", "validate.py")]
+    extras += sorted((rules_dir.parent / "dialects").glob("*.py"))
+    for p in extras:
         if p.is_file():
+            h.update(p.name.encode())
             h.update(p.read_bytes())
     return h.hexdigest()
