@@ -7,6 +7,7 @@ and its status's exit code (table in docs/trainer.md); a user error never shows 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,12 +24,18 @@ T = TypeVar("T")
 QA_FAILED_EXIT = 1  # qa found problems (distinct from 8: the directory is not a run at all)
 
 
+def _peer_rank() -> bool:
+    """A data-parallel rank >= 1 under torchrun: it exits with the same status but prints nothing."""
+    return os.environ.get("RANK", "0").strip() not in ("", "0")
+
+
 def _call(fn: Callable[[], T]) -> T:
     """Run a command body; a TrainerError exits with its status, never a traceback."""
     try:
         return fn()
     except TrainerError as exc:
-        click.echo(f"error: {exc}", err=True)
+        if not _peer_rank():
+            click.echo(f"error: {exc}", err=True)
         sys.exit(exc.status.exit_code)
 
 
@@ -110,6 +117,7 @@ def resolve_pretrain_config(params: dict[str, Any]) -> TrainConfig:
         target_val_loss=hp.target_val_loss,
         allow_shard_cycle=bool(params.get("allow_shard_cycle", False)),
         resume=bool(params.get("resume", False)),
+        compile=bool(params.get("compile", False)),
         **extra,
     )
 
@@ -149,14 +157,24 @@ _PATH = click.Path(file_okay=True, dir_okay=True)  # existence is checked in the
 @click.option(
     "--eval-batches", type=click.IntRange(min=1), default=None, help="Held-out batches per eval [16]."
 )
+@click.option(
+    "--compile", "compile", is_flag=True, default=False, help="torch.compile the training step (for CUDA)."
+)
 @click.option("--json", "as_json", is_flag=True, default=False, help="Print result.json on stdout.")
 def pretrain(as_json: bool, **params: Any) -> None:
-    """Pretrain a decoder on token shards (real compute unless --synthetic)."""
-    from trainer.loop import run
+    """Pretrain a decoder on token shards (real compute unless --synthetic).
+
+    Under `torchrun --nproc_per_node=N` (RANK/WORLD_SIZE/LOCAL_RANK set) it trains data-parallel:
+    --batch-size is the global batch, each rank trains on batch_size / N rows (docs/distributed.md).
+    """
+    from trainer.distributed import detect, finish, per_rank_batch, run_ddp
     from trainer.progress import make_reporter
 
     try:
         cfg = resolve_pretrain_config(params)
+        env = _call(detect)
+        if env is not None:
+            per_rank_batch(cfg.batch_size, env.world_size)
     except GuardError as exc:
         if exc.gate == "GATE-TRAIN-CONFIG":
             raise click.UsageError(str(exc)) from exc
@@ -166,16 +184,28 @@ def pretrain(as_json: bool, **params: Any) -> None:
         for flag, value in (("--dataset", cfg.dataset), ("--tokenizer", cfg.tokenizer)):
             if not Path(value).is_dir():
                 raise DataError(f"{flag}: not a directory", path=value)
-        reporter = make_reporter(cfg.num_steps, sys.stderr, sys.stderr.isatty())
+        writer = env is None or env.rank == 0
+        reporter = make_reporter(cfg.num_steps, sys.stderr, sys.stderr.isatty()) if writer else None
         try:
-            result = run(cfg, events=reporter)
+            result = run_ddp(cfg, events=reporter, env=env, leave=False)
         except TrainerError:
-            _print_result(cfg, as_json)
+            if writer:
+                _print_result(cfg, as_json)
             raise
-        _print_result(cfg, as_json)
+        if writer:
+            _print_result(cfg, as_json)
         return result.status
 
-    status = _call(body)
+    sync = True  # after a TrainerError or a normal end every rank reaches finish(); after a bug not
+    try:
+        status = _call(body)
+    except SystemExit:
+        raise
+    except BaseException:
+        sync = False
+        raise
+    finally:
+        finish(sync=sync)
     sys.exit(status.exit_code)
 
 

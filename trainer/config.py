@@ -39,6 +39,8 @@ class TrainConfig:
     patience: int | None = None
     # Cap on held-out batches per evaluation (deterministic prefix of val_batches); None = all.
     eval_batches: int | None = 16
+    # torch.compile the training forward (meant for CUDA); an execution knob, so --resume may change it.
+    compile: bool = False
 
     def __post_init__(self) -> None:
         def need(ok: bool, what: str) -> None:

@@ -27,7 +27,7 @@ from trainer.status import RunStatus
 Events = Callable[[dict[str, Any]], None]
 MIN_LR_FRACTION = 0.1  # cosine decays to 10% of the peak lr
 # Fields a resumed run may change; everything else must match the run's config.json.
-RESUMABLE_CHANGES = ("resume", "device")
+RESUMABLE_CHANGES = ("resume", "device", "compile")
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,7 @@ class _Loop:
     """Epoch/step skeleton shared by both drives. Subclasses provide step(), evaluate() and checkpoints."""
 
     drive = "real"
+    is_writer = True  # False on data-parallel ranks >= 1 (trainer/distributed.py): they write nothing
 
     def __init__(self, cfg: TrainConfig, events: Events | None) -> None:
         self.cfg = cfg
@@ -170,7 +171,8 @@ class _Loop:
             wall_seconds=time.perf_counter() - t0,
             run_dir=str(self.run_dir),
         )
-        atomic_write_json(self.run_dir / RESULT_FILE, result.to_dict())
+        if self.is_writer:
+            atomic_write_json(self.run_dir / RESULT_FILE, result.to_dict())
         return result
 
     def _epochs(self, t0: float) -> RunResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import random
 from typing import Any
 
@@ -84,6 +85,9 @@ class RealLoop(_Loop):
             torch.use_deterministic_algorithms(True, warn_only=True)
         self.model = Transformer(model_config(cfg.model, vocab, cfg.seq_length)).to(self.device)
         self.model.train()
+        # What the training step calls: the model itself, or a compiled / data-parallel wrapper of it.
+        # Evaluation and checkpoints always use self.model (plain parameter names).
+        self.train_model: torch.nn.Module = torch.compile(self.model) if cfg.compile else self.model
         self.optimizer = make_optimizer(self.model, cfg.lr, cfg.weight_decay, self.device)
         self.stream = TokenStream(
             ds.train_tokens,
@@ -110,21 +114,38 @@ class RealLoop(_Loop):
             }
         )
 
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """bf16 autocast on CUDA; CPU and MPS run in fp32 exactly as before (no context at all)."""
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def global_loss(self, loss: torch.Tensor) -> torch.Tensor:
+        """The loss of the whole step's batch; data-parallel ranks average theirs (distributed.py)."""
+        return loss
+
+    def global_tokens(self, tokens: int) -> int:
+        return tokens
+
+    def truncate(self, last_step: int, last_epoch: int) -> None:
+        truncate_log(self.run_dir / TRAIN_LOG, last_step=last_step, last_epoch=last_epoch)
+
     def step(self, step: int, lr: float) -> StepOut:
         x, y = next(self.batches)  # DataExhausted propagates: no placeholder values, ever
         x = x.to(self.device, non_blocking=True)
         y = y.to(self.device, non_blocking=True)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        _, loss = self.model(x, y)
+        with self.autocast():
+            _, loss = self.train_model(x, y)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         # clip_grad_norm_ returns the total norm measured before clipping.
         norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
-        loss_v, norm_v = float(loss.item()), float(norm.item())
+        loss_v, norm_v = float(self.global_loss(loss).item()), float(norm.item())
         guards.check_finite(step + 1, loss_v, norm_v)  # before the update corrupts the weights
         self.optimizer.step()
-        return StepOut(loss_v, norm_v, x.numel())
+        return StepOut(loss_v, norm_v, self.global_tokens(x.numel()))
 
     @torch.no_grad()
     def evaluate(self, epoch: int, step: int) -> float:
@@ -133,7 +154,8 @@ class RealLoop(_Loop):
         total = torch.zeros((), device=self.device, dtype=torch.float64)
         count = 0
         for x, y in self.val:
-            _, loss = self.model(x, y)
+            with self.autocast():
+                _, loss = self.model(x, y)
             total += loss.double() * y.numel()
             count += y.numel()
         self.model.train()
@@ -147,7 +169,7 @@ class RealLoop(_Loop):
     def resume(self) -> None:
         latest = checkpoint.latest_checkpoint(self.run_dir)
         if latest is None:  # killed before the first checkpoint: start over in the same directory
-            truncate_log(self.run_dir / TRAIN_LOG, last_step=0, last_epoch=-1)
+            self.truncate(last_step=0, last_epoch=-1)
             return
         epoch, meta_path = latest
         meta = checkpoint.load_checkpoint(meta_path, self.model, self.optimizer, device=self.device)
@@ -169,5 +191,5 @@ class RealLoop(_Loop):
                 f"resume needs the metadata of epochs 0..{epoch}, found {len(self.val_losses)}",
                 path=str(meta_path.parent),
             )
-        truncate_log(self.run_dir / TRAIN_LOG, last_step=self.start_step, last_epoch=epoch)
+        self.truncate(last_step=self.start_step, last_epoch=epoch)
         self.emit({"event": "resume", "epoch": epoch, "step": self.start_step}, log=False)
