@@ -1,0 +1,141 @@
+"""`make mutants`: run `pv gate` on the clean code, then once per mutant; print killed / survived.
+
+    python -m bench.mutants.run [NAME ...] [--jobs N] [--json FILE]
+
+Clean first: a red clean gate is a false alarm and the benchmark stops (exit 2). Then each mutant is
+applied (monkeypatch via bench.mutants.plugin inside the gate's pytest process, or a text patch in a
+scratch copy of the repository) and `pv gate` (pv.gate.run_gate) is run; the mutant is killed when a
+ship-blocking gate goes red. Time to kill = wall time from the gate's start to the end of the first
+failing falsifier. Exit 0 when every mutant is killed, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.mutants.catalog import MUTANTS, Mutant, get
+from pv.config import load_config
+from pv.gate import run_gate
+
+ROOT = Path(__file__).resolve().parents[2]
+COPY = ("trainer", "falsifiers", "contracts", "pv", "bench", "pyproject.toml", "conftest.py")
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    name: str
+    klass: str
+    killed: bool
+    time_to_kill_s: float | None
+    gate_wall_s: float
+    red_gates: tuple[str, ...]
+    failed_falsifiers: tuple[str, ...]
+    error: str = ""
+
+
+def _scratch_copy(mutant: Mutant) -> Path:
+    dest = Path(tempfile.mkdtemp(prefix=f"pv-mutant-{mutant.name}-"))
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".hypothesis")
+    for name in COPY:
+        src = ROOT / name
+        (shutil.copytree(src, dest / name, ignore=ignore) if src.is_dir() else shutil.copy2(src, dest / name))
+    for file, old, new in mutant.text_patch:
+        path = dest / file
+        text = path.read_text(encoding="utf-8")
+        if text.count(old) != 1:
+            raise RuntimeError(f"{mutant.name}: {file} holds {text.count(old)} copies of the text to patch")
+        path.write_text(text.replace(old, new), encoding="utf-8")
+    return dest
+
+
+def run_one(mutant: Mutant | None, jobs: int | None) -> Outcome:
+    name, klass = (mutant.name, mutant.klass) if mutant else ("(clean)", "no mutation")
+    scratch = _scratch_copy(mutant) if mutant and mutant.text_patch else None
+    root = scratch or ROOT
+    env = {"PV_MUTANT": mutant.name} if mutant and mutant.apply else {}
+    # A scratch copy must import its own (patched) trainer, not the editable install's.
+    env["PYTHONPATH"] = str(root)
+    try:
+        result = run_gate(
+            load_config(root), jobs=jobs, env=env, cwd=root, extra_pytest_args=("-p", "bench.mutants.plugin")
+        )
+    except Exception as exc:  # a gate that cannot run is reported, not counted as a kill
+        return Outcome(name, klass, False, None, 0.0, (), (), f"{type(exc).__name__}: {exc}"[:300])
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+    red = tuple(g.id for g in result.blocking if not g.green)
+    failed = tuple(t.falsifier for t in result.tests if t.outcome in ("failed", "error"))
+    return Outcome(
+        name, klass, bool(red), result.first_failure_s if red else None, result.wall_s, red, failed
+    )
+
+
+def _table(rows: list[Outcome]) -> str:
+    lines = [f"{'mutant':<26} {'verdict':<9} {'t-kill':>7} {'gate':>6}  killed by / class"]
+    for o in rows:
+        verdict = "ERROR" if o.error else ("killed" if o.killed else "SURVIVED")
+        tk = f"{o.time_to_kill_s:.1f}s" if o.time_to_kill_s is not None else "—"
+        why = o.error or (
+            ", ".join(o.failed_falsifiers[:3]) + (" …" if len(o.failed_falsifiers) > 3 else "")
+            if o.killed
+            else o.klass
+        )
+        lines.append(f"{o.name:<26} {verdict:<9} {tk:>7} {o.gate_wall_s:>5.1f}s  {why}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("names", nargs="*", help="mutants to run (default: all)")
+    ap.add_argument(
+        "--jobs", type=int, default=None, help="xdist workers for each gate run (pv gate default)"
+    )
+    ap.add_argument("--json", dest="json_out", help="also write the outcomes as JSON here")
+    args = ap.parse_args(argv)
+    try:
+        chosen = [get(n) for n in args.names] if args.names else list(MUTANTS)
+    except KeyError as exc:
+        print(f"mutants: error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    t0 = time.time()
+    clean = run_one(None, args.jobs)
+    print(
+        f"clean gate: {'RED' if clean.killed or clean.error else 'green'} in {clean.gate_wall_s:.1f}s"
+        + (
+            f" — false alarm: {', '.join(clean.failed_falsifiers) or clean.error}"
+            if clean.killed or clean.error
+            else ""
+        ),
+        flush=True,
+    )
+    if clean.killed or clean.error:
+        return 2
+    rows = []
+    for m in chosen:
+        rows.append(run_one(m, args.jobs))
+        o = rows[-1]
+        print(f"  {o.name}: {'killed' if o.killed else 'ERROR' if o.error else 'SURVIVED'}", flush=True)
+    print(_table(rows))
+    killed = [o for o in rows if o.killed]
+    times = [o.time_to_kill_s for o in killed if o.time_to_kill_s is not None]
+    median = f"{statistics.median(times):.1f}s" if times else "—"
+    print(
+        f"killed {len(killed)}/{len(rows)} · false alarms 0/1 · median time-to-kill {median} · "
+        f"clean gate {clean.gate_wall_s:.1f}s · total {time.time() - t0:.0f}s"
+    )
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps([dataclasses.asdict(o) for o in [clean, *rows]], indent=2))
+    return 0 if len(killed) == len(rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
