@@ -6,7 +6,7 @@ DEMO   := .demo
 # The CPU build of torch: pip takes the local wheel for this exact pin (no multi-GB CUDA download).
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: install demo test lint bench mutants hunt clean
+.PHONY: install demo test lint bench mutants hunt mutmut clean
 
 install: $(VENV)/.installed
 
@@ -33,9 +33,14 @@ demo: install
 	$(BIN)/pv validate contracts
 	@echo "demo run: $(DEMO)/run (train.jsonl, ckpt/)"
 
+# The pre-merge gate: tests (generated falsifiers included), contracts valid, generated tests in sync
+# with the contracts, every ship-blocking gate green, and versions bumped against the merge base.
 test: install
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2
 	$(BIN)/pv validate contracts
+	$(BIN)/pv generate contracts -o falsifiers/generated --check
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup
+	$(BIN)/pv gate
+	$(BIN)/pv diff --base auto -q
 
 lint: install
 	$(BIN)/ruff check pv trainer falsifiers tests bench
@@ -43,6 +48,17 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/run_all.py
+
+# The defect benchmark: every named mutant of the trainer must turn `pv gate` red.
+mutants: install
+	$(BIN)/python -m bench.mutants.run
+
+# Random, long hypothesis search over the falsifiers; pins what it finds into the contracts.
+hunt: install
+	$(BIN)/pv hunt --budget 10m
+
+mutmut: install
+	$(BIN)/mutmut run --max-children 2; $(BIN)/mutmut results
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pv .pytest_cache

@@ -1,0 +1,5 @@
+"""`python -m pv …` is `pv …`."""
+
+from pv.cli import main
+
+main()
