@@ -22,11 +22,12 @@ demo: install
 	$(BIN)/trainer tokenizer train --corpus stdlib --vocab-size 2048 --out $(DEMO)/tokenizer --max-files 400
 	@echo "== 2/5 data: token shards + held-out split"
 	$(BIN)/trainer data prepare --corpus stdlib --tokenizer $(DEMO)/tokenizer --out $(DEMO)/data --max-files 400
-	@echo "== 3/5 pretrain: real drive, tiny preset"
+	@echo "== 3/5 pretrain: real drive, tiny preset, ~2 minutes on 2 cores"
+	@echo "   (a demo-sized target: --target-val-loss overrides the from-scratch default of 3.0)"
 	rm -rf $(DEMO)/run
 	$(BIN)/trainer pretrain --dataset $(DEMO)/data --tokenizer $(DEMO)/tokenizer --run-dir $(DEMO)/run \
 		--mode from-scratch --model tiny --num-steps 120 --steps-per-epoch 40 --batch-size 16 --seq-length 128 \
-		--seed 0 || test $$? -eq 3
+		--target-val-loss 5.5 --seed 0
 	@echo "== 4/5 qa of the run directory"
 	$(BIN)/trainer qa $(DEMO)/run
 	@echo "== 5/5 contracts"
