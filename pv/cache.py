@@ -1,15 +1,26 @@
-"""On-disk cache of per-document results, so a warm `pv validate` skips YAML parsing and schema
-checks entirely (cross-contract checks still run, over the cached data).
+"""On-disk cache, so a warm `pv validate` parses nothing and, when nothing changed, checks nothing.
 
 API (stable):
-    ResultCache(directory, salt); .get(sha) -> CachedResult | None; .put(sha, result)
+    ResultCache(directory, salt)
+        .get(sha, display) -> CachedResult | None    one document's results (a miss: None)
+        .put(sha, display, result)                   staged in memory; .flush() writes them
+        .flush()                                     atomic rewrite of the pack shards that changed
+        .get_report(key) -> dict | None              a whole run's payload (see pv.validate)
+        .put_report(key, payload)                    atomic; keeps the REPORTS_KEPT newest
+        .write_errors                                failed writes (the cache never fails a run)
     CachedResult(data | None, positions, findings, dialect)   # data None = the file failed to load
     cache_salt(config) -> str       pv version + schema + rule registry + loader/dialect sources + caps
     default_cache_dir(config) -> Path   <root>/.pv/cache
 
-Entries are keyed by sha256(salt + file-bytes sha), so any change to pv's rules invalidates
-everything, and content (not the path) is the key: findings are stored path-free and re-pathed
-on read. Writes are atomic (temp file + os.replace); unreadable or corrupt entries are misses.
+Two layers. The document pack (`docs-<salt>-<0-f>.json`: 16 shards by the sha's first digit, each
+read once, so an edit rewrites 1/16 of it) maps a file's content sha to its data, positions and
+per-document findings; findings are stored path-free and re-pathed on read,
+so a moved pv/v1 file is still a hit (foreign-dialect checks quote the path: for them a different
+path is a miss). The report entries (`report-<key>.json`) hold a finished run under a key the caller
+derives from every input (see pv.validate). Writes are temp file + os.replace, so a reader sees a
+whole old or a whole new file, never half of one; concurrent writers can only lose entries, which
+the next run recomputes. Unreadable or malformed entries are misses, rewritten by that run.
+JSON, never pickle: a planted cache file must not be able to run code.
 """
 
 from __future__ import annotations
@@ -18,7 +29,7 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -29,7 +40,12 @@ from pv.config import PvConfig
 from pv.findings import Finding, Location, Severity
 from pv.rules.registry import registry_fingerprint
 
-FORMAT = 2
+FORMAT = 3
+PV_DIALECT = "pv/v1"  # pv.dialects.PV, spelled here to keep this module's imports light
+SHARD_CHARS = 1  # the pack is split by the sha's first hex digit: an edit rewrites 1/16 of it
+MAX_PACK_ENTRIES = 8000  # entries of other content (other branches, subsets) kept beside this run's
+_LEGACY = re.compile(r"[0-9a-f]{64}\.json")  # one file per document: pv's cache format 2
+REPORTS_KEPT = 16  # distinct runs (path sets/configs) remembered
 
 
 class LazyPositions(Mapping):
@@ -60,6 +76,9 @@ class LazyPositions(Mapping):
     def __len__(self) -> int:
         return len(self._d)
 
+    def raw(self) -> str:
+        return self._raw
+
 
 @dataclass(frozen=True)
 class CachedResult:
@@ -83,65 +102,157 @@ def cache_salt(config: PvConfig) -> str:
     return h.hexdigest()
 
 
+def encode_finding(f: Finding, *, with_path: bool) -> list:
+    loc = f.location
+    row = [f.rule_id, f.rule_name, str(f.severity), f.message, loc.line, loc.col, loc.end_line, loc.end_col]
+    row += [f.fix, f.contract_id]
+    return [loc.path, *row] if with_path else row
+
+
+def decode_finding(row: list, path: str | None = None) -> Finding:
+    """Inverse of encode_finding; `path` given = the row was stored path-free. Raises on bad rows."""
+    if path is None:
+        path, *row = row
+    rid, name, sev, msg, line, col, end_line, end_col, fix, cid = row
+    if not all(type(v) is str for v in (path, rid, name, msg, fix, cid)):
+        raise TypeError("malformed finding")
+    if not all(type(v) is int for v in (line, col, end_line, end_col)):
+        raise TypeError("malformed location")
+    return Finding(rid, name, Severity(sev), msg, Location(path, line, col, end_line, end_col), fix, cid)
+
+
 class ResultCache:
     def __init__(self, directory: Path, salt: str) -> None:
         self.directory = Path(directory)
         self.salt = salt
         self.write_errors = 0
+        self._shards: dict[str, dict] = {}  # shard -> {sha: entry}, each read on its first get
+        self._new: dict[str, dict[str, dict]] = {}  # shard -> {sha: entry} added by this run
+        self._used: set[str] = set()
 
-    def _file(self, sha: str) -> Path:
-        key = hashlib.sha256(f"{self.salt}:{sha}".encode()).hexdigest()
-        return self.directory / f"{key}.json"
+    def shard_file(self, shard: str) -> Path:
+        return self.directory / f"docs-{self.salt[:24]}-{shard}.json"
+
+    def _shard(self, shard: str) -> dict:
+        entries = self._shards.get(shard)
+        if entries is None:
+            try:
+                raw = json.loads(self.shard_file(shard).read_bytes())
+                ok = isinstance(raw, dict) and raw.get("format") == FORMAT and raw.get("salt") == self.salt
+                entries = raw.get("entries") if ok else None
+            except (OSError, ValueError):
+                entries = None  # missing or corrupt: its documents are misses, and it is rewritten
+            entries = self._shards[shard] = entries if isinstance(entries, dict) else {}
+        return entries
 
     def get(self, sha: str, display: str) -> CachedResult | None:
+        entry = self._shard(sha[:SHARD_CHARS]).get(sha)
         try:
-            raw = json.loads(self._file(sha).read_bytes())
-            if raw.get("sha") != sha or raw.get("format") != FORMAT:
+            dialect = entry["dialect"]
+            if dialect not in ("", PV_DIALECT) and entry["display"] != display:
+                return None  # foreign-dialect findings quote the file's path
+            data = entry["data"]
+            if data is not None and type(data) is not dict:
                 return None
-            positions = LazyPositions(raw["positions"])
-            findings = tuple(
-                Finding(rid, name, Severity(sev), msg, Location(display, line, col), fix, cid)
-                for rid, name, sev, msg, line, col, fix, cid in raw["findings"]
-            )
-            return CachedResult(raw["data"], positions, findings, raw["dialect"])
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return None  # missing or corrupt: a miss, rewritten by the caller
+            findings = tuple(decode_finding(row, display) for row in entry["findings"])
+            result = CachedResult(data, LazyPositions(entry["positions"]), findings, dialect)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None  # absent or malformed entry: a miss, rewritten by the caller
+        self._used.add(sha)
+        return result
 
-    def put(self, sha: str, result: CachedResult) -> None:
-        entry = {
-            "format": FORMAT,
-            "sha": sha,
+    def put(self, sha: str, display: str, result: CachedResult) -> None:
+        pos = result.positions
+        self._new.setdefault(sha[:SHARD_CHARS], {})[sha] = {
+            "display": display,
             "dialect": result.dialect,
             "data": result.data,
             # A JSON string inside JSON: the warm path decodes it only when a finding needs it.
-            "positions": json.dumps([[list(p), lc[0], lc[1]] for p, lc in result.positions.items()]),
-            "findings": [
-                [
-                    f.rule_id,
-                    f.rule_name,
-                    str(f.severity),
-                    f.message,
-                    f.location.line,
-                    f.location.col,
-                    f.fix,
-                    f.contract_id,
-                ]
-                for f in result.findings
-            ],
+            "positions": pos.raw()
+            if isinstance(pos, LazyPositions)
+            else json.dumps([[list(p), lc[0], lc[1]] for p, lc in pos.items()], separators=(",", ":")),
+            "findings": [encode_finding(f, with_path=False) for f in result.findings],
         }
-        target = self._file(sha)
+
+    def flush(self) -> None:
+        """Rewrite the shards this run added entries to: this run's entries first, then older ones
+        (other branches, other subsets) up to the shard's share of MAX_PACK_ENTRIES. Shards of
+        other salts (an older pv, changed rules) are removed."""
+        if not self._new:
+            return
+        cap = max(1, MAX_PACK_ENTRIES // 16**SHARD_CHARS)
+        wrote = False
+        for shard, new in sorted(self._new.items()):
+            old = self._shard(shard)
+            entries = {sha: old[sha] for sha in self._used if sha in old}
+            entries.update(new)
+            for sha, entry in old.items():
+                if len(entries) >= cap:
+                    break
+                entries.setdefault(sha, entry)
+            payload = {"format": FORMAT, "salt": self.salt, "entries": entries}
+            if self._write(self.shard_file(shard), payload):
+                self._shards[shard], wrote = entries, True
+        self._new = {}
+        if wrote:
+            self._prune_other_salts()
+
+    def _prune_other_salts(self) -> None:
+        mine = f"docs-{self.salt[:24]}-"
+        try:
+            stale = [p for p in self.directory.glob("docs-*.json") if not p.name.startswith(mine)]
+            stale += [p for p in self.directory.glob("*.json") if _LEGACY.fullmatch(p.name)]
+        except OSError:
+            return
+        for p in stale:
+            with contextlib.suppress(OSError):
+                p.unlink()
+
+    def _report_file(self, key: str) -> Path:
+        digest = hashlib.sha256(f"{self.salt}:{key}".encode()).hexdigest()
+        return self.directory / f"report-{digest[:32]}.json"
+
+    def get_report(self, key: str) -> dict | None:
+        try:
+            raw = json.loads(self._report_file(key).read_bytes())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(raw, dict) or raw.get("format") != FORMAT or raw.get("key") != key:
+            return None
+        payload = raw.get("payload")
+        return payload if isinstance(payload, dict) else None
+
+    def put_report(self, key: str, payload: dict) -> None:
+        if self._write(self._report_file(key), {"format": FORMAT, "key": key, "payload": payload}):
+            self._prune("report-*.json", keep=REPORTS_KEPT)
+
+    def _write(self, target: Path, payload: dict) -> bool:
+        import tempfile  # only runs that write pay for it
+
         tmp = None
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             # dumps, not dump: dump streams through the pure-Python encoder, ~10x slower.
-            text = json.dumps(entry, separators=(",", ":"))
+            text = json.dumps(payload, separators=(",", ":"))
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
             os.replace(tmp, target)
+            return True
         except (OSError, TypeError, ValueError):
             # The cache is an optimisation: a read-only tree or odd data just means no caching.
             self.write_errors += 1
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
+            return False
+
+    def _prune(self, pattern: str, keep: int) -> None:
+        """Drop all but the `keep` most recently written files matching pattern (best effort)."""
+        try:
+            files = sorted(self.directory.glob(pattern), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        except OSError:
+            return
+        for stale in files[keep:]:
+            with contextlib.suppress(OSError):
+                stale.unlink()

@@ -1,7 +1,7 @@
 """`pv validate` as a library: expand patterns, load (or recall from cache), check, report.
 
 API (stable):
-    validate_paths(patterns, *, config, use_cache=True, jobs=None, cache_dir=None) -> Report
+    validate_paths(patterns, *, config, use_cache=True, jobs=None, cache_dir=None, documents=True) -> Report
     validate_documents(docs, *, config, files=None) -> Report      # in-memory LoadedDocument/LoadFailure
     expand_patterns(patterns) -> list[Path]                        # raises UsageError on no match
     check_document(doc, ctx) -> tuple[str, list[Finding]]          # dialect + per-document findings
@@ -9,22 +9,36 @@ API (stable):
     count(index, files) -> Counts
 
 Report.extra carries: "dialects" {name: files}, "cache_dir" (str or None), "cache_write_errors" (int),
-"jobs" (workers used),
+"jobs" (workers used; 0 when the whole report came from the cache), "report_cached" (bool),
 "loaded" (LoadedDocument tuple, pv/v1 only) and "index" (the ContractIndex) for callers that go on
 to generate or gate. Findings are sorted and de-duplicated; output is deterministic.
+
+The report cache: with documents=False (the CLI), a run whose inputs all match a cached run returns
+that run's report without loading or checking anything. The inputs are pv's salt, the config, every
+file's (path, content sha) in order, and what the cross-file checks read outside the contracts:
+the bytes of every evidence test file the gates name and the listing of the kinds directory
+(see _external_inputs; a new check that reads the filesystem must add what it reads there).
 """
 
 from __future__ import annotations
 
 import glob
 import hashlib
+import json
 import os
+import stat
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pv.cache import CachedResult, ResultCache, cache_salt, default_cache_dir
+from pv.cache import (
+    CachedResult,
+    ResultCache,
+    cache_salt,
+    decode_finding,
+    default_cache_dir,
+    encode_finding,
+)
 from pv.config import PvConfig
 from pv.dialects import PV, check_foreign, check_foreign_sets, detect_dialect
 from pv.errors import UsageError
@@ -45,12 +59,36 @@ def _has_magic(p: str) -> bool:
     return any(c in p for c in "*?[")
 
 
-def _walk(directory: str) -> list[str]:
-    out = []
-    # followlinks=False: a symlink loop among directories must not recurse forever.
-    for dirpath, dirnames, filenames in os.walk(directory, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        out.extend(os.path.join(dirpath, f) for f in sorted(filenames) if f.endswith(YAML_SUFFIXES))
+def _walk(directory: str) -> list[tuple[str, str]]:
+    """(path, realpath) of every *.yaml/*.yml below directory, sorted, hidden directories skipped.
+
+    The realpath of a plain file is its directory's realpath plus its name, so only directories
+    and symlinked files pay for os.path.realpath (one lstat per path component)."""
+    out: list[tuple[str, str]] = []
+    stack = [directory]
+    while stack:
+        dirpath = stack.pop()
+        try:
+            with os.scandir(dirpath) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue  # unreadable directory: os.walk skipped these too
+        real_dir = os.path.realpath(dirpath)
+        subdirs = []
+        for e in entries:
+            try:
+                is_dir = e.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                # Symlinked directories are not entered: a symlink loop must not recurse forever.
+                if not e.name.startswith(".") and not e.is_symlink():
+                    subdirs.append(e.path)
+            elif e.name.endswith(YAML_SUFFIXES):
+                real = os.path.realpath(e.path) if e.is_symlink() else os.path.join(real_dir, e.name)
+                out.append((e.path, real))
+        # Files of a directory first, then its subdirectories depth-first in name order (as os.walk).
+        stack.extend(reversed(subdirs))
     return out
 
 
@@ -61,24 +99,23 @@ def expand_patterns(patterns: Sequence[str]) -> list[Path]:
     seen: set[str] = set()
     out: list[Path] = []
     for pattern in patterns:
+        found: list[tuple[str, str]] = []
         if _has_magic(pattern):
-            matches = sorted(glob.glob(pattern, recursive=True))
-            found = []
-            for m in matches:
+            for m in sorted(glob.glob(pattern, recursive=True)):
                 if os.path.isdir(m):
                     found.extend(_walk(m))
                 elif m.endswith(YAML_SUFFIXES):
-                    found.append(m)
+                    found.append((m, os.path.realpath(m)))
         elif os.path.isdir(pattern):
             found = _walk(pattern)
         elif os.path.lexists(pattern):
-            found = [pattern]  # named explicitly: load it whatever it is, and report what is wrong
+            # Named explicitly: load it whatever it is, and report what is wrong.
+            found = [(pattern, os.path.realpath(pattern))]
         else:
             raise UsageError(f"{pattern}: no such file or directory")
         if not found:
             raise UsageError(f"{pattern}: matched no contract files (*.yaml, *.yml)")
-        for f in found:
-            key = os.path.realpath(f)
+        for f, key in found:
             if key not in seen:
                 seen.add(key)
                 out.append(Path(os.path.normpath(f)))
@@ -198,20 +235,33 @@ def validate_paths(
     use_cache: bool = True,
     jobs: int | None = None,
     cache_dir: Path | None = None,
+    documents: bool = True,
 ) -> Report:
+    """documents=False: the caller needs no extra["loaded"]/["index"], so an unchanged run may be
+    answered from the report cache (those two keys are then absent)."""
     paths = expand_patterns(patterns)
-    ctx = CheckContext(config)
     cache = ResultCache(cache_dir or default_cache_dir(config), cache_salt(config)) if use_cache else None
+    sources: list[tuple[bytes, str] | LoadFailure] = []
+    for path in paths:
+        data = read_source(path, max_bytes=config.max_bytes)
+        sources.append(data if isinstance(data, LoadFailure) else (data, hashlib.sha256(data).hexdigest()))
+    files = [str(p) for p in paths]
+    key = _report_key(config, files, sources) if cache is not None else ""
+    if cache is not None and not documents:
+        hit = _cached_report(cache, key, config, files, sources)
+        if hit is not None:
+            return hit
+
+    ctx = CheckContext(config)
     results: list[_Result | None] = [None] * len(paths)
     cold: list[tuple[int, bytes, str]] = []
     cached = 0
-    for i, path in enumerate(paths):
-        data = read_source(path, max_bytes=config.max_bytes)
-        if isinstance(data, LoadFailure):
-            results[i] = _Result(None, (data.finding,), "")
+    for i, (path, src) in enumerate(zip(paths, sources, strict=True)):
+        if isinstance(src, LoadFailure):
+            results[i] = _Result(None, (src.finding,), "")
             continue
-        sha = hashlib.sha256(data).hexdigest()
-        hit = cache.get(sha, str(path)) if cache else None
+        data, sha = src
+        hit = cache.get(sha, files[i]) if cache else None
         if hit is not None:
             doc = LoadedDocument(path, hit.data, sha, hit.positions) if hit.data is not None else None
             results[i] = _Result(doc, hit.findings, hit.dialect)
@@ -220,26 +270,117 @@ def validate_paths(
             cold.append((i, data, sha))
     workers = _workers(jobs, len(cold))
     if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor  # only parallel runs pay for the import
+
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            args = [(data, str(paths[i]), config) for i, data, _ in cold]
+            args = [(data, files[i], config) for i, data, _ in cold]
             fresh = list(pool.map(_worker, args, chunksize=max(1, len(args) // (workers * 4))))
     else:
         fresh = [_process_source(data, paths[i], config) for i, data, _ in cold]
     for (i, _, sha), r in zip(cold, fresh, strict=True):
         results[i] = r
         if cache is not None:
-            cache.put(
-                sha,
-                CachedResult(
-                    r.doc.data if r.doc else None, r.doc.positions if r.doc else {}, r.findings, r.dialect
-                ),
-            )
-    extra = {
-        "cache_dir": str(cache.directory) if cache else None,
-        "cache_write_errors": cache.write_errors if cache else 0,
-        "jobs": workers,
+            d = r.doc
+            result = CachedResult(d.data if d else None, d.positions if d else {}, r.findings, r.dialect)
+            cache.put(sha, files[i], result)
+    if cache is not None:
+        cache.flush()
+    extra = {"cache_dir": str(cache.directory) if cache else None, "jobs": workers, "report_cached": False}
+    report = _finish([r for r in results if r is not None], ctx, files, cached, extra)
+    if cache is not None:
+        cache.put_report(key, _report_payload(report, config))
+        report.extra["cache_write_errors"] = cache.write_errors
+    else:
+        report.extra["cache_write_errors"] = 0
+    return report
+
+
+# ---------------------------------------------------------------- the report cache
+
+
+def _report_key(config: PvConfig, files: list[str], sources: list) -> str:
+    """Everything a run's report depends on inside the contracts: config and (path, content)."""
+    h = hashlib.sha256()
+    settings = [str(config.root), config.target_packages, config.kinds_package, config.tests_root]
+    h.update(json.dumps([*settings, config.max_bytes]).encode())
+    for name, src in zip(files, sources, strict=True):
+        # A file that could not be read: its finding (which says why) stands in for its content.
+        digest = src[1] if isinstance(src, tuple) else "!" + src.finding.message
+        h.update(f"\0{name}\0{digest}".encode())
+    return h.hexdigest()
+
+
+def _file_fingerprint(path: str) -> str:
+    """What a check reading `path` sees: absent/not a regular file, or the content's sha."""
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            return "not-a-file"
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest()
+    except OSError as exc:
+        return f"error:{exc.errno}"
+
+
+def _kinds_fingerprint(config: PvConfig) -> list:
+    try:
+        with os.scandir(config.kinds_dir) as it:
+            return sorted([e.name, e.is_file()] for e in it if e.name.endswith(".py"))
+    except OSError as exc:
+        return [f"error:{exc.errno}"]
+
+
+def _external_inputs(index: ContractIndex, config: PvConfig) -> list[str]:
+    """Files outside the contracts the cross-file checks read: gate evidence test files
+    (pv.rules.references.check_evidence). The kinds directory is fingerprinted separately."""
+    tests_root = config.path(config.tests_root)
+    out = set()
+    for d in index.docs:
+        for _, gate in index.items(d, "gates"):
+            for _, ev in items(gate, "evidence"):
+                test = ev.get("test")
+                if isinstance(test, str) and "::" in test:
+                    out.add(str(tests_root / test.split("::")[0]))
+    return sorted(out)
+
+
+def _report_payload(report: Report, config: PvConfig) -> dict:
+    deps = _external_inputs(report.extra["index"], config)
+    return {
+        "deps": [[p, _file_fingerprint(p)] for p in deps],
+        "kinds": _kinds_fingerprint(config),
+        "findings": [encode_finding(f, with_path=True) for f in report.findings],
+        "counts": asdict(report.counts),
+        "dialects": report.extra["dialects"],
     }
-    return _finish([r for r in results if r is not None], ctx, [str(p) for p in paths], cached, extra)
+
+
+def _cached_report(
+    cache: ResultCache, key: str, config: PvConfig, files: list[str], sources: list
+) -> Report | None:
+    payload = cache.get_report(key)
+    if payload is None:
+        return None
+    try:
+        if payload["kinds"] != _kinds_fingerprint(config):
+            return None
+        for path, fp in payload["deps"]:
+            if _file_fingerprint(path) != fp:
+                return None
+        findings = tuple(decode_finding(row) for row in payload["findings"])
+        counts = Counts(**payload["counts"])
+        dialects = dict(payload["dialects"])
+    except (KeyError, TypeError, ValueError):
+        return None  # malformed entry: run the checks, which rewrites it
+    extra = {
+        "cache_dir": str(cache.directory),
+        "cache_write_errors": 0,
+        "jobs": 0,
+        "report_cached": True,
+        "dialects": dialects,
+    }
+    readable = sum(1 for s in sources if isinstance(s, tuple))
+    return Report(findings=findings, counts=counts, files=tuple(files), cached_files=readable, extra=extra)
 
 
 def _workers(jobs: int | None, cold: int) -> int:

@@ -75,7 +75,7 @@ def validate(
                 f"no PATHS given and [tool.pv].contracts ({', '.join(config.contracts)}; from {where}) "
                 "matches nothing. Pass the contract files or directories to validate."
             )
-    report = validate_paths(patterns, config=config, use_cache=not no_cache, jobs=jobs)
+    report = validate_paths(patterns, config=config, use_cache=not no_cache, jobs=jobs, documents=False)
 
     root = os.getcwd()
     color = fmt == "text" and not output and sys.stdout.isatty() and "NO_COLOR" not in os.environ

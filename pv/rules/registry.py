@@ -149,7 +149,7 @@ def get_rule(id_or_name: str) -> Rule:
         if close
         else ""
     )
-    raise KeyError(f"no rule {id_or_name!r}.{hint} `pv rule --all` lists every rule.")
+    raise KeyError(f"no rule {id_or_name!r}.{hint} `pv rules` lists every rule.")
 
 
 def document_checks() -> tuple[Callable[..., Iterable[Finding]], ...]:

@@ -403,3 +403,11 @@ def test_version_and_help(runner: CliRunner) -> None:
     for name in ("validate", "schema", "rules", "explain", "new"):
         assert name in helptext
     assert pv(runner, "valdate").exit_code == 2
+
+
+def test_unknown_rule_message_names_the_rules_command() -> None:
+    from pv.rules.registry import get_rule
+
+    with pytest.raises(KeyError) as err:
+        get_rule("PV1O1")
+    assert "Did you mean 'PV101'" in str(err.value) and "`pv rules` lists every rule" in str(err.value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -86,12 +87,20 @@ def test_cache_invalidated_by_content(good_tree: Path) -> None:
 def test_corrupt_cache_entry_ignored_and_rewritten(good_tree: Path) -> None:
     cfg = load_config(good_tree)
     first = validate_paths(["contracts"], config=cfg)
-    entries = sorted((good_tree / ".pv" / "cache").glob("*.json"))
+    shards = sorted((good_tree / ".pv" / "cache").glob("docs-*.json"))
+    entries = {sha: shard for shard in shards for sha in json.loads(shard.read_text())["entries"]}
     assert len(entries) == 3
-    entries[0].write_text("{not json")
-    entries[1].write_text('{"format": 2, "sha": "x"}')
+    a, b, _ = sorted(entries)
+    for sha, damage in ((a, {"format": 2, "sha": "x"}), (b, "cut")):  # wrong shape; a cut-short finding
+        raw = json.loads(entries[sha].read_text())
+        raw["entries"][sha] = damage if damage != "cut" else {**raw["entries"][sha], "findings": [["PV1"]]}
+        entries[sha].write_text(json.dumps(raw))
     again = validate_paths(["contracts"], config=cfg)
     assert again.cached_files == 1 and again.findings == first.findings
+    assert validate_paths(["contracts"], config=cfg).cached_files == 3
+    for shard in shards:
+        shard.write_text("{not json")  # unreadable shards: every file is a miss, shards rewritten
+    assert validate_paths(["contracts"], config=cfg).cached_files == 0
     assert validate_paths(["contracts"], config=cfg).cached_files == 3
 
 
@@ -108,7 +117,8 @@ def test_no_cache_writes_nothing(good_tree: Path, tmp_path: Path) -> None:
     validate_paths(["contracts"], config=load_config(good_tree), use_cache=False)
     assert not (good_tree / ".pv").exists()
     validate_paths(["contracts"], config=load_config(good_tree), cache_dir=tmp_path / "c")
-    assert len(list((tmp_path / "c").glob("*.json"))) == 3 and not (good_tree / ".pv").exists()
+    written = {p.name.split("-")[0] for p in (tmp_path / "c").glob("*.json")}
+    assert written == {"docs", "report"} and not (good_tree / ".pv").exists()
 
 
 def test_parallel_matches_serial(good_tree: Path) -> None:
