@@ -9,16 +9,15 @@ shared by every kind that inspects run artifacts.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import importlib
+import itertools
 import os
 import shutil
 import tempfile
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 class TargetError(Exception):
@@ -26,16 +25,14 @@ class TargetError(Exception):
 
 
 def project_root() -> Path:
-    """The project under test: $PV_PROJECT_ROOT (set by `pv gate`), else the nearest pyproject.toml
-    with a [tool.pv] table at or above the cwd, else the checkout this package lives in."""
+    """The project under test: $PV_PROJECT_ROOT (set by `pv gate`), else the root of the pv config
+    found from the cwd (the nearest pyproject.toml, as `pv` itself finds it)."""
     env = os.environ.get("PV_PROJECT_ROOT")
     if env:
-        return Path(env)
-    for d in (Path.cwd(), *Path.cwd().parents):
-        candidate = d / "pyproject.toml"
-        if candidate.is_file() and "[tool.pv]" in candidate.read_text(encoding="utf-8", errors="replace"):
-            return d
-    return PROJECT_ROOT
+        return Path(env).resolve()
+    from pv.config import load_config
+
+    return load_config(Path.cwd()).root
 
 
 def target_packages(root: Path | None = None) -> tuple[str, ...]:
@@ -44,13 +41,20 @@ def target_packages(root: Path | None = None) -> tuple[str, ...]:
 
 @functools.cache
 def _target_packages(root: Path) -> tuple[str, ...]:
-    """`[tool.pv].target_packages` of the project under test."""
-    pyproject = root / "pyproject.toml"
+    """`[tool.pv].target_packages` of the project under test, read with pv's own config loader."""
+    from pv.config import load_config
+    from pv.errors import PvError
+
     try:
-        table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("pv", {})
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise TargetError(f"{pyproject}: cannot read [tool.pv].target_packages: {exc}") from exc
-    return tuple(table.get("target_packages", ()))
+        cfg = load_config(root)
+    except PvError as exc:
+        raise TargetError(f"cannot read [tool.pv].target_packages: {exc}") from exc
+    if not cfg.target_packages:
+        raise TargetError(
+            f"{cfg.root}: no [tool.pv].target_packages in {cfg.root / 'pyproject.toml'}; run the falsifiers "
+            f"from the project under test (or set PV_PROJECT_ROOT) and list its packages there"
+        )
+    return cfg.target_packages
 
 
 def check_allowed(target: str, allowed: tuple[str, ...]) -> tuple[str, str]:
@@ -132,7 +136,8 @@ def tiny_dataset_dir() -> Path:
 
 
 def tiny_config(run_dir: Path, **overrides):
-    """TrainConfig for a tiny real run: 6 steps in two epochs of 3, batches of 4 × 32 tokens."""
+    """TrainConfig for a tiny real run: 7 steps in epochs of 3 (the last one partial: a budget that is
+    not a multiple of the epoch, so an unclamped last epoch would overshoot), batches of 4 × 32 tokens."""
     cfg_mod = importlib.import_module("trainer.config")
     knobs = {
         "dataset": str(tiny_dataset_dir()),
@@ -140,7 +145,7 @@ def tiny_config(run_dir: Path, **overrides):
         "run_dir": str(run_dir),
         "synthetic": False,
         "mode": "from-scratch",
-        "num_steps": 6,
+        "num_steps": 7,
         "steps_per_epoch": 3,
         "batch_size": 4,
         "seq_length": 32,
@@ -181,6 +186,62 @@ def tiny_run(entry=None) -> TinyRun:
         config=cfg,
     )
     return _RUNS[entry]
+
+
+def fresh_run_dir(name: str) -> Path:
+    """A new, not yet existing run directory inside this process's tiny-run scratch folder."""
+    root = tiny_tokenizer_dir().parent
+    for i in itertools.count():
+        candidate = root / f"{name}-{i}"
+        if not candidate.exists():
+            return candidate
+    raise AssertionError("unreachable")
+
+
+# A corpus small enough that a few dozen steps of 4 × 16 tokens cycle it several times.
+_CYCLE_DOCS = 8
+_CYCLE_LINES = 6
+
+
+@functools.cache
+def cycling_dataset_dir() -> Path:
+    """A dataset prepared (with the tiny tokenizer) from a handful of short generated documents, so a
+    real run passes over its training split several times in a few dozen steps."""
+    data = importlib.import_module("trainer.data")
+    root = tiny_tokenizer_dir().parent
+    corpus = root / "cycle-corpus"
+    corpus.mkdir()
+    for d in range(_CYCLE_DOCS):
+        lines = [f"def doc_{d}_fn_{j}(x):\n    return x * {d * 31 + j} - {j}\n" for j in range(_CYCLE_LINES)]
+        (corpus / f"doc_{d:02d}.py").write_text("".join(lines), encoding="utf-8")
+    out = root / "cycle-data"
+    data.prepare_dataset(str(corpus), tiny_tokenizer_dir(), out, val_fraction=0.3)
+    return out
+
+
+@contextlib.contextmanager
+def recorded_batches(stream_cls):
+    """Record every (x, y) batch that instances of `stream_cls` yield while the block runs.
+
+    An observer only: it wraps the class's `__next__` (whatever it currently is) and restores it.
+    """
+    seen: list[tuple] = []
+    original = stream_cls.__dict__.get("__next__")
+    inner = stream_cls.__next__
+
+    def spy(self):
+        x, y = inner(self)
+        seen.append((x.clone(), y.clone()))
+        return x, y
+
+    stream_cls.__next__ = spy
+    try:
+        yield seen
+    finally:
+        if original is None:
+            del stream_cls.__next__
+        else:
+            stream_cls.__next__ = original
 
 
 def env_flag(name: str) -> bool:

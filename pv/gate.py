@@ -18,9 +18,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pv.errors import PvError, UsageError
-from pv.generate import executable, module_filename, render_all
+from pv.generate import executable, render_all, test_node_id
 
 DEFAULT_PARALLEL_THRESHOLD = 6  # above this many falsifiers, two xdist workers pay for their start-up
+# ...but only with cores to spare: every worker imports torch and the DDP falsifiers spawn their own
+# ranks, so on 2 shared cores two workers made the clean gate slower (31 s) than one process (19 s).
+MIN_CORES_FOR_XDIST = 4
+
+
+def default_jobs(n_falsifiers: int) -> int:
+    """xdist workers `pv gate` uses when not told: 2 for a large gate on a machine with spare cores."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 2 if n_falsifiers > DEFAULT_PARALLEL_THRESHOLD and cores >= MIN_CORES_FOR_XDIST else 0
 
 
 class GateError(PvError):
@@ -33,7 +42,9 @@ class GateError(PvError):
 class TestOutcome:
     falsifier: str
     nodeid: str
-    outcome: str  # passed | failed | skipped | error (never reported: collection failed)
+    # passed | failed | skipped | error (never reported: collection failed) | not-run (after the
+    # first failure, when the gate was asked to stop there)
+    outcome: str
     start_s: float  # offset from the gate's subprocess start
     duration_s: float
     message: str = ""
@@ -45,7 +56,7 @@ class GateVerdict:
     contract: str
     binds_to: str
     ship_blocking: bool
-    verdict: str  # PASS | FAIL | EMPTY
+    verdict: str  # PASS | FAIL | EMPTY | STOPPED (exitfirst: no failure here, but not all of it ran)
     falsifiers: tuple[str, ...]
     ran: int
     passed: int
@@ -53,6 +64,7 @@ class GateVerdict:
     skipped: int
     inert: int  # listed falsifiers without kind + target (prose)
     missing: tuple[str, ...] = ()  # listed ids no contract defines
+    not_run: int = 0  # exitfirst: falsifiers never reached after the first failure elsewhere
 
     @property
     def green(self) -> bool:
@@ -68,6 +80,7 @@ class GateResult:
     command: tuple[str, ...]
     pytest_exit: int
     output_tail: str = ""
+    stopped_early: bool = False  # exitfirst: pytest stopped at the first failure; `not_run` never ran
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -87,6 +100,10 @@ class GateResult:
         return sum(1 for t in self.tests if t.outcome == "skipped")
 
     @property
+    def not_run(self) -> int:
+        return sum(1 for t in self.tests if t.outcome == "not-run")
+
+    @property
     def inert(self) -> int:
         return len(
             {f for g in self.gates for f in g.falsifiers}
@@ -104,10 +121,11 @@ class GateResult:
 
     def summary(self) -> str:
         green = sum(1 for g in self.blocking if g.green)
+        stopped = f" · stopped after the first failure: {self.not_run} not run" if self.stopped_early else ""
         return (
             f"{self.executed} falsifiers executed, {self.passed} passed, {self.failed} failed, "
             f"{self.skipped} skipped, {self.inert} inert · "
-            f"{green}/{len(self.blocking)} ship-blocking gates green"
+            f"{green}/{len(self.blocking)} ship-blocking gates green{stopped}"
         )
 
 
@@ -160,9 +178,14 @@ def run_gate(
     contract_paths=None,
     extra_pytest_args=(),
     timeout=None,
+    exitfirst=False,
 ) -> GateResult:
-    """Run the selected gates' falsifiers in one pytest subprocess and judge every gate."""
-    selected, by_id, out_dir = plan(config, contract_paths, gate_ids)
+    """Run the selected gates' falsifiers in one pytest subprocess and judge every gate.
+
+    `exitfirst` stops pytest at the first failing falsifier (`-x`): the run is red either way, the
+    falsifiers it never reached are reported as not-run (neither passed nor failed), and the summary
+    says the gate stopped early."""
+    selected, by_id, _ = plan(config, contract_paths, gate_ids)
     if not selected:
         raise UsageError(
             "no ship-blocking gates in the contracts: nothing to gate (an empty gate run is not a pass)"
@@ -172,11 +195,9 @@ def run_gate(
     for _, g in selected:
         for fid in g.get("falsifiers") or []:
             if fid in by_id and executable(by_id[fid][1]):
-                fc = by_id[fid][0]
-                rel = os.path.relpath(out_dir / module_filename(fc.path), run_root)
-                nodes[fid] = f"{Path(rel).as_posix()}::test_{fid.replace('-', '_')}"
+                nodes[fid] = test_node_id(config, by_id[fid][0].path, fid, root=run_root)
     if jobs is None:
-        jobs = 2 if len(nodes) > DEFAULT_PARALLEL_THRESHOLD else 0
+        jobs = default_jobs(len(nodes))
     with tempfile.TemporaryDirectory(prefix="pv-gate-") as tmp:
         report_path = Path(tmp) / "report.json"
         cmd = [
@@ -192,6 +213,8 @@ def run_gate(
             str(run_root),
             *extra_pytest_args,
         ]
+        if exitfirst:
+            cmd.append("-x")
         if jobs and jobs > 1:
             cmd += ["-n", str(jobs), "--dist", "loadgroup"]
         cmd += sorted(set(nodes.values()))
@@ -224,10 +247,16 @@ def run_gate(
     if nodes and exit_status not in (0, 1) and not data["tests"]:
         raise GateError(f"pytest exited {exit_status} without running a falsifier:\n{tail}")
     by_node = {t["nodeid"]: t for t in data["tests"]}
+    # -x stopped pytest after a failure: what it never reached was not run, not broken.
+    stopped = bool(exitfirst and any(t["outcome"] == "failed" for t in data["tests"]))
     outcomes = {}
     for fid, node in nodes.items():
         rec = by_node.get(node)
-        if rec is None:
+        if rec is None and stopped:
+            outcomes[fid] = TestOutcome(
+                fid, node, "not-run", 0.0, 0.0, "not run: stopped after the first failure"
+            )
+        elif rec is None:
             outcomes[fid] = TestOutcome(fid, node, "error", 0.0, 0.0, "not run (collection failed?)")
         else:
             start = (rec["start"] - t0) if rec["start"] else 0.0
@@ -239,10 +268,16 @@ def run_gate(
     for c, g in selected:
         fids = tuple(g.get("falsifiers") or [])
         mine = [outcomes[f] for f in fids if f in outcomes]
-        ran = sum(1 for o in mine if o.outcome != "skipped")
+        ran = sum(1 for o in mine if o.outcome not in ("skipped", "not-run"))
         failed = sum(1 for o in mine if o.outcome in ("failed", "error"))
         missing = tuple(f for f in fids if f not in by_id)
-        verdict = "EMPTY" if ran == 0 else ("FAIL" if failed else "PASS")
+        not_run = sum(1 for o in mine if o.outcome == "not-run")
+        if failed:
+            verdict = "FAIL"
+        elif not_run:
+            verdict = "STOPPED"  # unverified, so not green, but not shown to be broken either
+        else:
+            verdict = "EMPTY" if ran == 0 else "PASS"
         verdicts.append(
             GateVerdict(
                 id=g["id"],
@@ -257,6 +292,7 @@ def run_gate(
                 skipped=sum(1 for o in mine if o.outcome == "skipped"),
                 inert=sum(1 for f in fids if f in by_id and not executable(by_id[f][1])),
                 missing=missing,
+                not_run=not_run,
             )
         )
     return GateResult(
@@ -267,4 +303,5 @@ def run_gate(
         command=tuple(cmd),
         pytest_exit=exit_status,
         output_tail=tail,
+        stopped_early=stopped,
     )

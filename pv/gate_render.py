@@ -12,6 +12,7 @@ from pv.gate import GateResult
 def _gate_line(g) -> str:
     inert = f", {g.inert} inert" if g.inert else ""
     missing = f", undefined: {', '.join(g.missing)}" if g.missing else ""
+    missing += f", {g.not_run} not run (stopped after the first failure)" if g.not_run else ""
     blocking = "" if g.ship_blocking else " (not ship-blocking)"
     return (
         f"{g.verdict:<5} {g.id} → {g.binds_to}{blocking}: {g.ran} ran, {g.passed} passed, "
@@ -99,7 +100,7 @@ def render_junit(result: GateResult) -> str:
                     f"      <failure message={quoteattr(_first_line(t.message) or t.outcome)}>"
                     f"{escape(t.message)}</failure>"
                 )
-            elif t.outcome == "skipped":
+            elif t.outcome in ("skipped", "not-run"):
                 out.append(f"      <skipped message={quoteattr(t.message)}/>")
             out.append("    </testcase>")
         if g.verdict == "EMPTY":

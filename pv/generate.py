@@ -99,6 +99,23 @@ def module_filename(contract_path: Path) -> str:
     return f"test_{stem}.py"
 
 
+def test_function_name(falsifier_id: str) -> str:
+    """The generated test function of a falsifier: FALSIFY-A-B → test_FALSIFY_A_B."""
+    return "test_" + falsifier_id.replace("-", "_")
+
+
+def test_node_id(config, contract_path: str | Path, falsifier_id: str, *, root: Path | None = None) -> str:
+    """pytest node id of a falsifier's generated test, posix and relative to `root` (default: the
+    project root), e.g. falsifiers/generated/test_training_loop.py::test_FALSIFY_TRAIN_NAN."""
+    module = config.path(config.generated_dir) / module_filename(Path(contract_path))
+    rel = os.path.relpath(module, root if root is not None else config.root)
+    return f"{Path(rel).as_posix()}::{test_function_name(falsifier_id)}"
+
+
+# Helpers, not tests: keep pytest from collecting them where a test module imports them.
+test_function_name.__test__ = test_node_id.__test__ = False  # type: ignore[attr-defined]
+
+
 def executable(falsifier: dict) -> bool:
     return bool(falsifier.get("kind")) and bool(falsifier.get("target"))
 

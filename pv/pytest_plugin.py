@@ -3,6 +3,10 @@
 Loaded with `-p pv.pytest_plugin`. Under xdist the hooks run in the controller, which receives every
 worker's reports, so one file holds the whole session. Times are absolute (epoch seconds) so the gate
 can turn them into offsets from its own start.
+
+It also orders the session cheapest first, so a red gate turns red early (and `pv gate --exitfirst`
+stops soon): tests without an `xdist_group` (no shared expensive setup) run first, in collection order,
+then the groups, larger groups first (one shared setup buys more verdicts), each group kept together.
 """
 
 from __future__ import annotations
@@ -14,6 +18,24 @@ import time
 _results: dict[str, dict] = {}
 _collect_errors: list[dict] = []
 _session_start = 0.0
+
+
+def _group(item) -> str:
+    mark = item.get_closest_marker("xdist_group")
+    if mark is None:
+        return ""
+    return str(mark.args[0] if mark.args else mark.kwargs.get("name", ""))
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    groups = [_group(item) for item in items]
+    size = {g: groups.count(g) for g in set(groups)}
+    first = {g: groups.index(g) for g in size}
+    order = sorted(
+        range(len(items)),
+        key=lambda i: (groups[i] != "", -size[groups[i]], first[groups[i]], i),
+    )
+    items[:] = [items[i] for i in order]
 
 
 def pytest_sessionstart(session) -> None:

@@ -159,17 +159,11 @@ def load_trace(patterns: Sequence[str | Path], config) -> Trace:
 # ---------------------------------------------------------------- tests on disk
 
 
-def test_function_name(falsify_id: str) -> str:
-    """The generated test's name: the rule of falsifiers/kinds/_render.py `test_name`."""
-    return "test_" + falsify_id.replace("-", "_")
-
-
 def generated_test_id(config, contract_path: str | Path, falsify_id: str) -> str:
     """pytest node id of a falsifier's generated test, relative to the project root."""
-    from pv.generate import module_filename
+    from pv.generate import test_node_id
 
-    module = Path(config.generated_dir) / module_filename(Path(contract_path))
-    return f"{module.as_posix()}::{test_function_name(falsify_id)}"
+    return test_node_id(config, contract_path, falsify_id)
 
 
 _DEF = "(?:async\\s+)?def\\s+{name}\\s*\\(|class\\s+{name}\\b"

@@ -347,7 +347,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 + CHECK.replace("  # before anything is logged", ""),
             ),
         ),
-        expect=("FALSIFY-TRAIN-NAN",),
+        expect=("FALSIFY-TRAIN-NAN-RUN",),
     ),
     Mutant(
         "invented-telemetry",
@@ -385,9 +385,10 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "heldout-leak",
-        "held-out data leaking into training when the stream cycles",  # no killer yet: see docs/mutants.md
+        "held-out data leaking into training when the stream cycles",
         ("trainer.real:RealLoop.build", "trainer.real:RealLoop._on_cycle"),
         _heldout_leak,
+        expect=("FALSIFY-TRAIN-HELDOUT",),
     ),
     Mutant(
         "constant-drift",

@@ -1,12 +1,14 @@
 """`make mutants`: run `pv gate` on the clean code, then once per mutant; print killed / survived.
 
-    python -m bench.mutants.run [NAME ...] [--jobs N] [--json FILE]
+    python -m bench.mutants.run [NAME ...] [--jobs N] [--json FILE] [--full]
 
 Clean first: a red clean gate is a false alarm and the benchmark stops (exit 2). Then each mutant is
 applied (monkeypatch via bench.mutants.plugin inside the gate's pytest process, or a text patch in a
 scratch copy of the repository) and `pv gate` (pv.gate.run_gate) is run; the mutant is killed when a
 ship-blocking gate goes red. Time to kill = wall time from the gate's start to the end of the first
-failing falsifier. Exit 0 when every mutant is killed, 1 otherwise.
+failing falsifier. Mutant gates stop at their first failure (`run_gate(exitfirst=True)`, pytest -x)
+unless --full: the verdict is the same, the run is shorter, and "killed by" then names the falsifier(s)
+that failed before the stop. Exit 0 when every mutant is killed, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Outcome:
     red_gates: tuple[str, ...]
     failed_falsifiers: tuple[str, ...]
     error: str = ""
+    stopped_early: bool = False  # the gate stopped at its first failure; later falsifiers did not run
 
 
 def _scratch_copy(mutant: Mutant) -> Path:
@@ -56,7 +59,7 @@ def _scratch_copy(mutant: Mutant) -> Path:
     return dest
 
 
-def run_one(mutant: Mutant | None, jobs: int | None) -> Outcome:
+def run_one(mutant: Mutant | None, jobs: int | None, exitfirst: bool = True) -> Outcome:
     name, klass = (mutant.name, mutant.klass) if mutant else ("(clean)", "no mutation")
     scratch = _scratch_copy(mutant) if mutant and mutant.text_patch else None
     root = scratch or ROOT
@@ -65,7 +68,12 @@ def run_one(mutant: Mutant | None, jobs: int | None) -> Outcome:
     env["PYTHONPATH"] = str(root)
     try:
         result = run_gate(
-            load_config(root), jobs=jobs, env=env, cwd=root, extra_pytest_args=("-p", "bench.mutants.plugin")
+            load_config(root),
+            jobs=jobs,
+            env=env,
+            cwd=root,
+            extra_pytest_args=("-p", "bench.mutants.plugin"),
+            exitfirst=exitfirst and mutant is not None,  # the clean gate always runs in full
         )
     except Exception as exc:  # a gate that cannot run is reported, not counted as a kill
         return Outcome(name, klass, False, None, 0.0, (), (), f"{type(exc).__name__}: {exc}"[:300])
@@ -75,7 +83,14 @@ def run_one(mutant: Mutant | None, jobs: int | None) -> Outcome:
     red = tuple(g.id for g in result.blocking if not g.green)
     failed = tuple(t.falsifier for t in result.tests if t.outcome in ("failed", "error"))
     return Outcome(
-        name, klass, bool(red), result.first_failure_s if red else None, result.wall_s, red, failed
+        name,
+        klass,
+        bool(red),
+        result.first_failure_s if red else None,
+        result.wall_s,
+        red,
+        failed,
+        stopped_early=result.stopped_early,
     )
 
 
@@ -100,6 +115,11 @@ def main(argv: list[str] | None = None) -> int:
         "--jobs", type=int, default=None, help="xdist workers for each gate run (pv gate default)"
     )
     ap.add_argument("--json", dest="json_out", help="also write the outcomes as JSON here")
+    ap.add_argument(
+        "--full",
+        action="store_true",
+        help="run every falsifier of each mutant's gate (no stop at first failure)",
+    )
     args = ap.parse_args(argv)
     try:
         chosen = [get(n) for n in args.names] if args.names else list(MUTANTS)
@@ -121,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     rows = []
     for m in chosen:
-        rows.append(run_one(m, args.jobs))
+        rows.append(run_one(m, args.jobs, exitfirst=not args.full))
         o = rows[-1]
         print(f"  {o.name}: {'killed' if o.killed else 'ERROR' if o.error else 'SURVIVED'}", flush=True)
     print(_table(rows))
@@ -132,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
         f"killed {len(killed)}/{len(rows)} · false alarms 0/1 · median time-to-kill {median} · "
         f"clean gate {clean.gate_wall_s:.1f}s · total {time.time() - t0:.0f}s"
     )
+    stopped = sum(1 for o in rows if o.stopped_early)
+    if stopped:
+        print(f"{stopped}/{len(rows)} mutant gates stopped after their first failure (--full runs them all)")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps([dataclasses.asdict(o) for o in [clean, *rows]], indent=2))
     return 0 if len(killed) == len(rows) else 1

@@ -7,7 +7,9 @@ from hypothesis import example, given, settings
 from falsifiers.kinds import constant_matches
 from falsifiers.kinds import convergence_verdict
 from falsifiers.kinds import determinism
+from falsifiers.kinds import heldout_isolation
 from falsifiers.kinds import loss_guard
+from falsifiers.kinds import nonfinite_stop
 from falsifiers.kinds import preflight_rejection
 from falsifiers.kinds import record_schema
 from falsifiers.kinds import run_artifacts
@@ -18,8 +20,9 @@ from falsifiers.runtime import resolve
 @pytest.mark.falsifier("FALSIFY-TRAIN-METRICS")
 @pytest.mark.xdist_group("tiny-run")
 def test_FALSIFY_TRAIN_METRICS():
-    """FALSIFY-TRAIN-METRICS attacks INV-TRAIN-METRICS, INV-TRAIN-BUDGET: A tiny real run (6 steps, 2
-    epochs) must log exactly 6 step records, each complete, finite and labelled real."""
+    """FALSIFY-TRAIN-METRICS attacks INV-TRAIN-METRICS, INV-TRAIN-BUDGET: A tiny real run of 7 steps in
+    epochs of 3 (the last epoch partial, so an unclamped epoch would overshoot) must log exactly 7
+    step records, each complete, finite and labelled real."""
     record_schema.check(resolve('trainer.loop:run'), required=['step', 'epoch', 'train_loss', 'grad_norm', 'lr', 'tokens_per_sec', 'wall_ms', 'tokens_seen', 'drive'], drive='real', epoch_required=['epoch', 'val_loss', 'train_loss'])
 
 
@@ -61,6 +64,34 @@ def test_FALSIFY_TRAIN_NAN(trace):
     """FALSIFY-TRAIN-NAN attacks INV-TRAIN-007: Any NaN/Inf as a step loss or gradient norm must stop with
     NONFINITE; finite values must pass."""
     loss_guard.check(resolve('trainer.guards:check_finite'), trace, rule='step-finite')
+
+
+@pytest.mark.falsifier("FALSIFY-TRAIN-NAN-RUN")
+@pytest.mark.xdist_group("tiny-run")
+def test_FALSIFY_TRAIN_NAN_RUN():
+    """FALSIFY-TRAIN-NAN-RUN attacks INV-TRAIN-007: A tiny run whose scripted loss overflows to Inf at step
+    1 (synthetic drive, target 1e308, so 1.8 × target = Inf) must stop NONFINITE with train.jsonl
+    finite and no record of step 1. It attacks the loop's own check (the real drive checks a second
+    time inside its step)."""
+    nonfinite_stop.check(resolve('trainer.loop:run'), overrides={'synthetic': True, 'target_val_loss': 1e+308})
+
+
+@pytest.mark.falsifier("FALSIFY-TRAIN-NAN-REAL")
+@pytest.mark.xdist_group("tiny-run")
+def test_FALSIFY_TRAIN_NAN_REAL():
+    """FALSIFY-TRAIN-NAN-REAL attacks INV-TRAIN-007: A tiny real run at lr 1e30 without warmup goes non-
+    finite within two steps and must stop NONFINITE with every logged value finite and the bad step
+    unlogged."""
+    nonfinite_stop.check(resolve('trainer.loop:run'), overrides={'lr': 1e+30, 'warmup_steps': 0})
+
+
+@pytest.mark.falsifier("FALSIFY-TRAIN-HELDOUT")
+@pytest.mark.xdist_group("tiny-run")
+def test_FALSIFY_TRAIN_HELDOUT():
+    """FALSIFY-TRAIN-HELDOUT attacks INV-TRAIN-HELDOUT: A real run on a dataset small enough to cycle
+    trains two full passes plus one batch; every batch the token stream yields must be a window of
+    the training split read from disk, never of the held-out split."""
+    heldout_isolation.check(resolve('trainer.loop:run'), stream='trainer.data:TokenStream', passes=2)
 
 
 @pytest.mark.falsifier("FALSIFY-TRAIN-EXHAUST")

@@ -23,7 +23,9 @@ class RenderError(ValueError):
 
 
 def test_name(falsifier_id: str) -> str:
-    return "test_" + falsifier_id.replace("-", "_")
+    from pv.generate import test_function_name  # one naming rule for generation, gate and trace
+
+    return test_function_name(falsifier_id)
 
 
 def literal(value) -> str:

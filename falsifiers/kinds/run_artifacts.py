@@ -1,9 +1,9 @@
 """run-artifacts: a tiny real run leaves one complete checkpoint per epoch, and the hashes are true.
 
 Per epoch N of the shared tiny run: ckpt/epoch-NNN.safetensors, .optim.safetensors and .metadata.json
-exist; the metadata carries `metadata_fields`; its optimizer_state_sha equals the target (the
-optimizer-sha function) recomputed on the saved optimizer file, and its model_sha256 equals a sha256
-computed here of the weights file.
+exist; the metadata carries `metadata_fields`; its optimizer_state_sha and model_sha256 equal sha256s
+computed here (hashlib over the saved files' bytes, not the trainer's hash function), and the target (the
+optimizer-sha function) gives that same hash for the saved optimizer file.
 """
 
 from __future__ import annotations
@@ -32,9 +32,14 @@ def check_run_dir(run_dir, num_epochs, optimizer_sha, metadata_fields=()):
         md = json.loads(meta.read_text(encoding="utf-8"))
         missing = [f for f in metadata_fields if f not in md]
         assert not missing, f"{meta.name} lacks {missing}"
-        recomputed = optimizer_sha(optim)
-        assert md.get("optimizer_state_sha") == recomputed, (
-            f"{meta.name}: optimizer_state_sha {md.get('optimizer_state_sha')} != recomputed {recomputed}"
+        actual = hashlib.sha256(optim.read_bytes()).hexdigest()
+        assert md.get("optimizer_state_sha") == actual, (
+            f"{meta.name}: optimizer_state_sha {md.get('optimizer_state_sha')} != sha256 of {optim.name} "
+            f"{actual}"
+        )
+        claimed = optimizer_sha(optim)
+        assert claimed == actual, (
+            f"the optimizer-sha function says {claimed} for {optim.name}, whose bytes hash to {actual}"
         )
         if "model_sha256" in md:
             actual = hashlib.sha256(weights.read_bytes()).hexdigest()
