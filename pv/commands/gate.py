@@ -26,7 +26,13 @@ from pv.commands._common import emit
     "--jobs",
     type=click.IntRange(min=0),
     default=None,
-    help="pytest-xdist workers (0 = in one process; default: 2 above 6 falsifiers).",
+    help="pytest-xdist workers (0 = in one process; default: xdist only with 4+ cores).",
+)
+@click.option(
+    "-x",
+    "--exitfirst",
+    is_flag=True,
+    help="Stop at the first failing falsifier; the rest are reported not-run and no gate counts as green.",
 )
 @click.option(
     "--contracts",
@@ -36,7 +42,12 @@ from pv.commands._common import emit
     help="Contract files or folders (default: [tool.pv].contracts; repeatable).",
 )
 def gate(
-    gate_ids: tuple[str, ...], fmt: str, output: str | None, jobs: int | None, contract_paths: tuple[str, ...]
+    gate_ids: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+    jobs: int | None,
+    exitfirst: bool,
+    contract_paths: tuple[str, ...],
 ) -> None:
     """Run the falsifiers of every ship-blocking gate and print a verdict per gate."""
     from pv.config import load_config
@@ -45,7 +56,11 @@ def gate(
 
     config = load_config()
     result = run_gate(
-        config, gate_ids=list(gate_ids) or None, jobs=jobs, contract_paths=list(contract_paths) or None
+        config,
+        gate_ids=list(gate_ids) or None,
+        jobs=jobs,
+        contract_paths=list(contract_paths) or None,
+        exitfirst=exitfirst,
     )
     emit(RENDERERS[fmt](result), output)
     if output:

@@ -193,6 +193,28 @@ def test_exitfirst_stops_at_the_first_failure_and_says_so(tmp_path):
     )
 
 
+def test_cli_exitfirst_flag_reaches_the_runner(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from pv.cli import cli
+
+    (tmp_path / "contracts").mkdir()
+    (tmp_path / "contracts" / "stop.yaml").write_text(DEMO)
+    (tmp_path / "stopdemo.py").write_text("A = 0  # drifted\nB = 2\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.pv]\ntarget_packages = ["stopdemo"]\n')
+    generate(
+        [tmp_path / "contracts"],
+        tmp_path / "falsifiers/generated",
+        target_packages=("stopdemo",),
+        root=tmp_path,
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    res = CliRunner().invoke(cli, ["gate", "-x", "-j", "0"])
+    assert res.exit_code == 1, res.output
+    assert "STOPPED" in res.output and "stopped after the first failure: 1 not run" in res.output
+
+
 def test_plugin_orders_ungrouped_first_then_larger_groups_kept_together():
     def item(name, group=None):
         mark = SimpleNamespace(args=(group,), kwargs={}) if group else None
