@@ -14,13 +14,12 @@ import time
 from pathlib import Path
 
 import torch
+from trainer_work import stdlib_dataset
 
 from trainer.config import TrainConfig
-from trainer.corpus import corpus_files
-from trainer.data import load_dataset, prepare_dataset
+from trainer.data import load_dataset
 from trainer.loop import run
 from trainer.runlog import read_log
-from trainer.tokenizer import train_tokenizer
 
 
 def unigram_entropy(tokens: torch.Tensor) -> float:
@@ -52,11 +51,7 @@ def main() -> None:
     args = ap.parse_args()
 
     work = Path(args.work or tempfile.mkdtemp(prefix="bench-learning-"))
-    tok_dir, data_dir = work / "tokenizer", work / "data"
-    if not (tok_dir / "tokenizer.json").is_file():
-        train_tokenizer(corpus_files("stdlib", args.max_files), args.vocab_size, tok_dir)
-    if not (data_dir / "manifest.json").is_file():
-        prepare_dataset("stdlib", tok_dir, data_dir, max_files=args.max_files)
+    tok_dir, data_dir = stdlib_dataset(work, args.vocab_size, args.max_files)
     run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=work))
     cfg = TrainConfig(dataset=str(data_dir), tokenizer=str(tok_dir), run_dir=str(run_dir / "r"),
                       num_steps=10, steps_per_epoch=10, batch_size=args.batch_size,

@@ -13,25 +13,28 @@ import itertools
 import json
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
+from trainer_work import stdlib_dataset
 
 from trainer.config import TrainConfig
-from trainer.corpus import corpus_files
-from trainer.data import TokenStream, load_dataset, prepare_dataset
+from trainer.data import TokenStream, load_dataset
+from trainer.guards import resolve_device
 from trainer.loop import run, seed_everything
 from trainer.model import Transformer, model_config
 from trainer.real import make_optimizer
 from trainer.runlog import read_log
-from trainer.tokenizer import train_tokenizer
 
 
 def bare_loop(cfg: TrainConfig, vocab: int, steps: int, skip: int) -> float:
-    """tokens/s of forward + backward + clip + AdamW over the same batches, timed after `skip` steps."""
-    device = torch.device(
-        cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-    )
+    """tokens/s of forward + backward + clip + AdamW over the same batches, timed after `skip` steps.
+
+    Same device rule and the same precision as the trainer's step (bf16 autocast on CUDA, fp32 else):
+    a bf16 trainer against an fp32 bare loop would flatter the ratio.
+    """
+    device = resolve_device(cfg.device)
     seed_everything(cfg.seed)
     model = Transformer(model_config(cfg.model, vocab, cfg.seq_length)).to(device)
     opt = make_optimizer(model, cfg.lr, cfg.weight_decay, device)
@@ -45,7 +48,8 @@ def bare_loop(cfg: TrainConfig, vocab: int, steps: int, skip: int) -> float:
             t0 = time.perf_counter()
         x, y = next(stream)
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        _, loss = model(x, y)
+        with torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext():
+            _, loss = model(x, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -71,11 +75,7 @@ def main() -> None:
     args = ap.parse_args()
 
     work = Path(args.work or tempfile.mkdtemp(prefix="bench-trainer-"))
-    tok_dir, data_dir = work / "tokenizer", work / "data"
-    if not (tok_dir / "tokenizer.json").is_file():
-        train_tokenizer(corpus_files("stdlib", args.max_files), args.vocab_size, tok_dir)
-    if not (data_dir / "manifest.json").is_file():
-        prepare_dataset("stdlib", tok_dir, data_dir, max_files=args.max_files)
+    tok_dir, data_dir = stdlib_dataset(work, args.vocab_size, args.max_files)
     run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=work))
     cfg = TrainConfig(dataset=str(data_dir), tokenizer=str(tok_dir), run_dir=str(run_dir / "r"),
                       num_steps=args.steps, steps_per_epoch=args.steps, batch_size=args.batch_size,

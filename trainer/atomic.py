@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from trainer.errors import DataError
+from trainer.runlog import atomic_write_text, current_umask
 
 
 def check_replaceable(out_dir: Path, marker: str, kind: str) -> None:
@@ -34,18 +35,42 @@ def check_replaceable(out_dir: Path, marker: str, kind: str) -> None:
         )
 
 
+def check_output(out_dir: Path, marker: str, kind: str) -> None:
+    """Before the expensive work: out_dir is replaceable, its nearest existing ancestor a writable folder."""
+    out_dir = Path(out_dir)
+    check_replaceable(out_dir, marker, kind)
+    parent = out_dir.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise DataError(
+            f"{parent} is a file, so the {kind} cannot be created under it; choose another output path",
+            path=str(out_dir),
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise DataError(f"no permission to create the {kind} in {parent}", path=str(out_dir))
+
+
 @contextlib.contextmanager
 def staged_dir(out_dir: Path, marker: str, kind: str) -> Iterator[Path]:
     """Yield a staging folder; on success it replaces out_dir, on any error it is removed."""
     out_dir = Path(out_dir)
-    check_replaceable(out_dir, marker, kind)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
+    check_output(out_dir, marker, kind)
     try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
+    except OSError as exc:
+        raise DataError(f"cannot create the {kind} here: {exc}", path=str(out_dir)) from exc
+    try:
+        # mkdtemp makes 0700: give the published folder the mode a plain mkdir would (umask applies).
+        os.chmod(staging, 0o777 & ~current_umask())
         yield staging
         if not (staging / marker).is_file():
             raise RuntimeError(f"staged {kind} lacks its marker {marker}")  # a bug, not a user error
-        _publish(staging, out_dir, marker, kind)
+        try:
+            _publish(staging, out_dir, marker, kind)
+        except OSError as exc:
+            raise DataError(f"cannot publish the {kind}: {exc}", path=str(out_dir)) from exc
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -63,16 +88,5 @@ def _publish(staging: Path, out_dir: Path, marker: str, kind: str) -> None:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write via a temp file in the same directory + os.replace."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    """Write via a temp file in the same directory + os.replace (the run files' writer, same mode)."""
+    atomic_write_text(Path(path), text)

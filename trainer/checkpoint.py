@@ -22,7 +22,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, load_model, save_file, save_model
 
 from trainer.errors import DataError
-from trainer.runlog import atomic_write_json, temp_path
+from trainer.runlog import atomic_write_json, publishable, temp_path
 
 CKPT_DIR = "ckpt"
 OPTIM_FORMAT = "trainer-optim-v1"
@@ -111,6 +111,7 @@ def save_checkpoint(
     tmp = temp_path(model_path)
     try:
         save_model(model, str(tmp))  # drops the tied duplicate, keeps one name per storage
+        publishable(tmp)  # safetensors re-creates the file 0600
         os.replace(tmp, model_path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -118,6 +119,7 @@ def save_checkpoint(
     tmp = temp_path(optim_path)
     try:
         save_file(tensors, str(tmp), metadata=header)
+        publishable(tmp)
         os.replace(tmp, optim_path)
     finally:
         tmp.unlink(missing_ok=True)

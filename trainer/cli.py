@@ -191,14 +191,15 @@ def _pretrain(as_json: bool, params: dict[str, Any]) -> None:
                 raise DataError(f"{flag}: not a directory", path=value)
         writer = env is None or env.rank == 0
         reporter = make_reporter(cfg.num_steps, sys.stderr, sys.stderr.isatty()) if writer else None
+        before = _result_stamp(cfg.run_dir)  # a refused run must not print the previous run's result
         try:
             result = run_ddp(cfg, events=reporter, env=env, leave=False)
         except TrainerError:
             if writer:
-                _print_result(cfg, as_json)
+                _print_result(cfg, as_json, before)
             raise
         if writer:
-            _print_result(cfg, as_json)
+            _print_result(cfg, as_json, before)
         return result.status
 
     sync = True  # after a TrainerError or a normal end every rank reaches finish(); after a bug not
@@ -214,9 +215,19 @@ def _pretrain(as_json: bool, params: dict[str, Any]) -> None:
     sys.exit(status.exit_code)
 
 
-def _print_result(cfg: TrainConfig, as_json: bool) -> None:
+def _result_stamp(run_dir: str) -> tuple[int, int] | None:
+    """Identity of RUN_DIR/result.json (inode, mtime): it changes when a run (atomically) rewrites it."""
+    try:
+        st = (Path(run_dir) / "result.json").stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
+def _print_result(cfg: TrainConfig, as_json: bool, before: tuple[int, int] | None = None) -> None:
+    """Print result.json if this run wrote it; a preflight refusal leaves an older one in place."""
     path = Path(cfg.run_dir) / "result.json"
-    if not path.is_file():
+    if not path.is_file() or _result_stamp(cfg.run_dir) == before:
         return
     if as_json:
         click.echo(path.read_text(encoding="utf-8").rstrip())

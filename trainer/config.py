@@ -12,6 +12,8 @@ from typing import Any
 from trainer.errors import DataError, PreflightError
 
 MODELS = ("tiny", "small", "124m")
+FLOAT32_MAX = 3.4028234663852886e38  # lr and decay reach float32 kernels: beyond this, torch raises
+SEED_MIN, SEED_END = -(2**63), 2**63  # torch.manual_seed takes a signed 64-bit seed
 
 
 @dataclass(frozen=True)
@@ -51,13 +53,22 @@ class TrainConfig:
         need(self.steps_per_epoch >= 1, f"steps_per_epoch must be >= 1, got {self.steps_per_epoch}")
         need(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
         need(self.seq_length >= 1, f"seq_length must be >= 1, got {self.seq_length}")
-        need(self.lr > 0 and math.isfinite(self.lr), f"lr must be a positive finite number, got {self.lr}")
+        need(
+            0 < self.lr <= FLOAT32_MAX,
+            f"lr must be a positive finite number (at most {FLOAT32_MAX:.4g}, the float32 range the "
+            f"optimizer computes in), got {self.lr}",
+        )
         need(self.warmup_steps >= 0, f"warmup_steps must be >= 0, got {self.warmup_steps}")
         need(math.isfinite(self.target_val_loss), f"target_val_loss must be finite: {self.target_val_loss}")
         need(self.vocab_size is None or self.vocab_size >= 2, f"vocab_size must be >= 2: {self.vocab_size}")
         need(self.model in MODELS, f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
         need(self.patience is None or self.patience >= 1, f"patience must be >= 1, got {self.patience}")
         need(self.grad_clip > 0, f"grad_clip must be > 0, got {self.grad_clip}")
+        need(
+            0 <= self.weight_decay <= FLOAT32_MAX,
+            f"weight_decay must be a finite number >= 0, got {self.weight_decay}",
+        )
+        need(SEED_MIN <= self.seed < SEED_END, f"seed must be in [-2**63, 2**63), got {self.seed}")
         need(self.eval_batches is None or self.eval_batches >= 1, "eval_batches must be >= 1")
 
     @property
@@ -93,7 +104,7 @@ class TrainConfig:
             raise DataError("config must be a JSON object", path=path)
         try:
             return cls.from_dict(data)
-        except (TypeError, DataError) as exc:
+        except (TypeError, DataError, PreflightError) as exc:  # a bad value in a saved file is a data error
             raise DataError(str(exc), path=path) from exc
 
     @classmethod

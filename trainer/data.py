@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from trainer.atomic import staged_dir, write_text_atomic
+from trainer.atomic import check_output, staged_dir, write_text_atomic
 from trainer.corpus import STDLIB, corpus_files, resolve_corpus
 from trainer.errors import DataError, DataExhausted
 from trainer.tokenizer import BpeTokenizer
@@ -134,6 +134,7 @@ def prepare_dataset(
     """Tokenize a corpus into train/val shards + manifest.json, published atomically in out_dir."""
     if not 0.0 < val_fraction < 1.0:
         raise DataError(f"val_fraction must be strictly between 0 and 1, got {val_fraction}")
+    check_output(Path(out_dir), MANIFEST, "dataset")  # before tokenizing, not after it
     tok = BpeTokenizer.load(tokenizer_dir)
     root = resolve_corpus(corpus).root
     files = corpus_files(corpus, max_files)

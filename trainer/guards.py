@@ -141,12 +141,17 @@ def resolve_device(requested: str) -> torch.device:
     if req == "cpu":
         return torch.device("cpu")
     if req.startswith("cuda"):
+        try:
+            dev = torch.device(req)  # "cuda:abc", "cuda:-1": torch raises a plain RuntimeError
+        except RuntimeError:
+            raise DeviceError(
+                f"[{GATE_DEVICE}] malformed device {requested!r}; use auto, cpu, cuda, cuda:N or mps."
+            ) from None
         if not torch.cuda.is_available():
             raise DeviceError(
                 f"[{GATE_DEVICE}] --device {requested} requested but CUDA is not available "
                 f"(torch {torch.__version__}, cuda build: {torch.version.cuda}); use --device cpu or auto.",
             )
-        dev = torch.device(req)
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise DeviceError(
                 f"[{GATE_DEVICE}] --device {requested}: only {torch.cuda.device_count()} CUDA device(s).",

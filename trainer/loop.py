@@ -20,7 +20,7 @@ import torch
 
 from trainer import guards
 from trainer.config import TrainConfig
-from trainer.errors import PreflightError, TrainerError
+from trainer.errors import DataError, PreflightError, TrainerError
 from trainer.runlog import CONFIG_FILE, RESULT_FILE, TRAIN_LOG, RunLog, atomic_write_json, atomic_write_text
 from trainer.status import RunStatus
 
@@ -78,6 +78,8 @@ def prepare_run_dir(cfg: TrainConfig) -> None:
     """Fresh run: refuse a directory that already holds one. Resume: the config must match."""
     run_dir = Path(cfg.run_dir)
     cfg_path = run_dir / CONFIG_FILE
+    if run_dir.exists() and not run_dir.is_dir():
+        raise DataError("--run-dir exists and is not a directory; choose a new --run-dir", path=str(run_dir))
     if cfg.resume and cfg_path.exists():
         saved = TrainConfig.load(cfg_path)
         diff = [
@@ -94,15 +96,25 @@ def prepare_run_dir(cfg: TrainConfig) -> None:
                 path=str(cfg_path),
             )
         return
-    if not cfg.resume and ((run_dir / TRAIN_LOG).exists() or (run_dir / "ckpt").exists()):
+    holds_run = (run_dir / TRAIN_LOG).exists() or (run_dir / "ckpt").exists()
+    if cfg.resume and holds_run:  # config.json is written first, so a run without it is damaged
+        raise DataError(
+            f"the run directory holds a run but no {CONFIG_FILE}, so --resume cannot check that the flags "
+            f"match the run's; restore {CONFIG_FILE} or start a new --run-dir",
+            path=str(cfg_path),
+        )
+    if not cfg.resume and holds_run:
         raise PreflightError(
             "the run directory already holds a run; pass --resume to continue it or choose a new --run-dir",
             gate="GATE-TRAIN-RESUME",
             path=str(run_dir),
         )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(cfg_path, cfg.replace(resume=False).to_json())
-    atomic_write_text(run_dir / TRAIN_LOG, "")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(cfg_path, cfg.replace(resume=False).to_json())
+        atomic_write_text(run_dir / TRAIN_LOG, "")
+    except OSError as exc:  # a parent that is a file, no permission, a full disk: say where, no traceback
+        raise DataError(f"cannot set up the run directory: {exc}", path=str(run_dir)) from exc
 
 
 class _Loop:
@@ -286,10 +298,15 @@ def _load_inputs(cfg: TrainConfig) -> tuple[Any, Any, int]:
     ds = load_dataset(cfg.dataset, tokenizer=tok)
     vocab = cfg.vocab_size if cfg.vocab_size is not None else tok.vocab_size
     guards.vocab_preflight(tok.vocab_size, vocab, max_token_id=tok.max_token_id)
-    # Denominator: what one pass of the stream really yields (whole windows and batches), not raw length.
-    probe = TokenStream(ds.train_tokens, cfg.batch_size, cfg.seq_length, seed=cfg.seed, allow_cycle=False)
-    guards.budget_preflight(cfg.planned_tokens, probe.tokens_available(), cfg.allow_shard_cycle)
-    val_batches(ds.val_tokens, cfg.batch_size, cfg.seq_length, max_batches=1)  # DataError if too short
+    try:
+        # Denominator: what one pass of the stream yields (whole windows and batches), not raw length.
+        probe = TokenStream(ds.train_tokens, cfg.batch_size, cfg.seq_length, seed=cfg.seed, allow_cycle=False)
+        guards.budget_preflight(cfg.planned_tokens, probe.tokens_available(), cfg.allow_shard_cycle)
+        val_batches(ds.val_tokens, cfg.batch_size, cfg.seq_length, max_batches=1)  # DataError if too short
+    except DataError as exc:  # the stream does not know where its tokens came from: name the dataset
+        if exc.path is not None:
+            raise
+        raise DataError(str(exc), path=str(cfg.dataset)) from exc
     return tok, ds, vocab
 
 

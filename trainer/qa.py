@@ -7,6 +7,7 @@ synthetic run) is reported as not applicable, never as passed, and the denominat
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,11 @@ class _Qa:
         self.run_dir = run_dir
         self.cfg = TrainConfig.load(run_dir / CONFIG_FILE)
         log = run_dir / TRAIN_LOG
-        self.records = read_log(log) if log.exists() else []
+        self.log_error: str | None = None
+        try:
+            self.records = read_log(log) if log.exists() else []
+        except DataError as exc:  # a torn or edited log is a failed check, not "not a run"
+            self.records, self.log_error = [], str(exc)
         self.steps = [r for r in self.records if "event" not in r]
         self.epochs = [r for r in self.records if r.get("event") == "epoch"]
         self.ckpts = checkpoint.list_checkpoints(run_dir)
@@ -130,11 +135,15 @@ class _Qa:
 
             try:
                 self.result = json.loads(rpath.read_text(encoding="utf-8"))
-            except json.JSONDecodeError:
+            except (OSError, ValueError):
+                self.result = None
+            if not isinstance(self.result, dict):
                 self.result = {"status": "<unreadable>"}
         self.drive = "synthetic" if self.cfg.synthetic else "real"
 
     def log_present(self) -> QaCheck:
+        if self.log_error is not None:
+            return QaCheck("log-present", False, self.log_error)
         n = len(self.steps)
         return QaCheck(
             "log-present", n > 0, f"{n} step record(s), {len(self.epochs)} epoch record(s) in {TRAIN_LOG}"
@@ -333,16 +342,24 @@ def qa_run(run_dir: str | Path) -> QaReport:
         )
     qa = _Qa(run_dir)
     checks = [
-        qa.log_present(),
-        qa.required_fields(),
-        qa.step_budget(),
-        qa.finite(),
-        qa.drive_labels(),
-        qa.non_divergence(),
-        qa.ppl_consistency(),
-        qa.placeholder(),
-        qa.epoch_artifacts(),
-        qa.checkpoint_hashes(),
-        qa.result_honest(),
+        ("log-present", qa.log_present),
+        ("required-fields", qa.required_fields),
+        ("step-budget", qa.step_budget),
+        ("finite", qa.finite),
+        ("drive-labels", qa.drive_labels),
+        ("non-divergence", qa.non_divergence),
+        ("ppl-consistency", qa.ppl_consistency),
+        ("placeholder-fingerprint", qa.placeholder),
+        ("epoch-artifacts", qa.epoch_artifacts),
+        ("checkpoint-sha", qa.checkpoint_hashes),
+        ("result", qa.result_honest),
     ]
-    return QaReport(str(run_dir), checks)
+    return QaReport(str(run_dir), [_guarded(name, check) for name, check in checks])
+
+
+def _guarded(name: str, check: Callable[[], QaCheck]) -> QaCheck:
+    """A record with a value of the wrong type (an edited log) fails its check instead of crashing qa."""
+    try:
+        return check()
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        return QaCheck(name, False, f"malformed value in the run's files ({type(exc).__name__}: {exc})")

@@ -21,7 +21,7 @@ CONFIG_FILE = "config.json"
 RESULT_FILE = "result.json"
 
 
-def _umask() -> int:
+def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -29,7 +29,7 @@ def _umask() -> int:
 
 def publishable(tmp: str | Path) -> None:
     """mkstemp creates 0600; give the published file the mode a plain open() would have."""
-    os.chmod(tmp, 0o666 & ~_umask())
+    os.chmod(tmp, 0o666 & ~current_umask())
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -91,20 +91,29 @@ class RunLog:
         self.close()
 
 
-def read_log(path: Path) -> list[dict[str, Any]]:
-    """Parse train.jsonl; a malformed line is a DataError naming file and line."""
+def read_log(path: Path, *, torn_tail_ok: bool = False) -> list[dict[str, Any]]:
+    """Parse train.jsonl; a malformed line is a DataError naming file and line.
+
+    `torn_tail_ok`: a last line without its newline that does not parse is dropped. RunLog writes each
+    record and its newline together, so such a line is a write the run died in, never a whole record.
+    """
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        data = path.read_bytes()
     except OSError as exc:
         raise DataError(f"cannot read run log: {exc.strerror}", path=str(path)) from exc
+    lines = data.split(b"\n")
+    torn = lines.pop() if lines else b""  # b"" when the file ends with a newline (or is empty)
     records = []
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
+    for lineno, raw in enumerate([*lines, torn] if torn else lines, start=1):
+        if not raw.strip():
             continue
         try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"line {lineno}: not valid JSON ({exc.msg})", path=str(path)) from exc
+            rec = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            if torn_tail_ok and torn and lineno == len(lines) + 1:
+                break
+            what = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+            raise DataError(f"line {lineno}: not valid JSON ({what})", path=str(path)) from exc
         if not isinstance(rec, dict):
             raise DataError(f"line {lineno}: a record must be a JSON object", path=str(path))
         records.append(rec)
@@ -119,7 +128,7 @@ def truncate_log(path: Path, *, last_step: int, last_epoch: int) -> int:
     """
     if not path.exists():
         return 0
-    records = read_log(path)
+    records = read_log(path, torn_tail_ok=True)
     kept = [
         r
         for r in records

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from trainer.atomic import staged_dir, write_text_atomic
+from trainer.atomic import check_output, staged_dir, write_text_atomic
 from trainer.errors import DataError
 
 SPECIAL_TOKENS: tuple[str, ...] = ("<|endoftext|>", "<|pad|>")
@@ -29,6 +29,7 @@ META_FILE = "tokenizer_meta.json"
 META_FORMAT = 1
 # 256 single bytes must be ids, plus the specials, before a single merge is learned.
 MIN_VOCAB_SIZE = 256 + len(SPECIAL_TOKENS)
+MAX_VOCAB_SIZE = 1 << 32  # dataset shards hold ids as uint32 at most
 _FIX = "run `trainer tokenizer train --corpus … --vocab-size … --out DIR` to (re)create it"
 
 
@@ -167,6 +168,12 @@ def train_tokenizer(files: Sequence[str | Path], vocab_size: int, out_dir: str |
             f"{len(SPECIAL_TOKENS)} special tokens = {MIN_VOCAB_SIZE} at least; "
             f"pass --vocab-size ≥ {MIN_VOCAB_SIZE}"
         )
+    if vocab_size > MAX_VOCAB_SIZE:
+        raise DataError(
+            f"vocab_size {vocab_size} is too large: token ids are stored as uint32, so at most "
+            f"{MAX_VOCAB_SIZE}; pass a smaller --vocab-size"
+        )
+    check_output(Path(out_dir), META_FILE, "tokenizer")  # before training, not after it
     if not files:
         raise DataError("no training files: the corpus is empty; point --corpus at a folder with text files")
     texts = _read_texts(files)

@@ -115,3 +115,12 @@ def test_unknown_device_is_an_error(cuda, requested: str) -> None:
         f"[GATE-TRAIN-DEVICE] unknown device {requested!r}; use auto, cpu, cuda[:N] or mps."
     )
     assert err.value.status is RunStatus.DEVICE_ERROR
+
+
+@pytest.mark.parametrize("spec", ["cuda:abc", "cuda:-1", "cuda:0:1", "cudax"])
+@pytest.mark.parametrize("count", [0, 2])
+def test_malformed_cuda_spec_is_a_device_error_not_a_torch_traceback(cuda, count: int, spec: str) -> None:
+    cuda(count)
+    with pytest.raises(DeviceError, match="malformed device") as exc:
+        guards.resolve_device(spec)
+    assert exc.value.status is RunStatus.DEVICE_ERROR
