@@ -41,7 +41,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--model", default="small")
-    ap.add_argument("--batch-size", type=int, default=16)
+    # More, smaller steps learn more in a fixed time: 8 x 256 reached ratio 0.547, 16 x 256 only 0.618.
+    ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--seq-length", type=int, default=256)
     ap.add_argument("--vocab-size", type=int, default=4096)
     ap.add_argument("--max-files", type=int, default=None)
