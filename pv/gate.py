@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pv.errors import PvError, UsageError
-from pv.generate import executable, render_all, test_node_id
+from pv.generate import GenerateError, executable, render_all, test_node_id
+from pv.index import items, str_list
 
 DEFAULT_PARALLEL_THRESHOLD = 6  # above this many falsifiers, two xdist workers pay for their start-up
 # ...but only with cores to spare: every worker imports torch and the DDP falsifiers spawn their own
@@ -122,16 +123,32 @@ class GateResult:
     def summary(self) -> str:
         green = sum(1 for g in self.blocking if g.green)
         stopped = f" · stopped after the first failure: {self.not_run} not run" if self.stopped_early else ""
+        # --gate may select advisory gates: their verdict counts too, so say how many were selected.
+        selected = (
+            f" · {sum(1 for g in self.gates if g.green)}/{len(self.gates)} selected gates green"
+            if len(self.blocking) < len(self.gates)
+            else ""
+        )
         return (
             f"{self.executed} falsifiers executed, {self.passed} passed, {self.failed} failed, "
             f"{self.skipped} skipped, {self.inert} inert · "
-            f"{green}/{len(self.blocking)} ship-blocking gates green{stopped}"
+            f"{green}/{len(self.blocking)} ship-blocking gates green{selected}{stopped}"
         )
+
+
+def _entries(doc: dict, key: str) -> list[dict]:
+    """The `key` list's entries that carry a string id; the rest is `pv validate`'s to report (the
+    gate runs on contracts it may not have seen, and must not crash on them)."""
+    return [e for _, e in items(doc, key) if isinstance(e.get("id"), str)]
+
+
+def _listed(gate: dict) -> list[str]:
+    return [f for _, f in str_list(gate.get("falsifiers"))]
 
 
 def _select(contracts, gate_ids):
     """Gates to run: the ship-blocking ones, or exactly `gate_ids` (blocking or not)."""
-    gates = [(c, g) for c in contracts for g in (c.doc.get("gates") or [])]
+    gates = [(c, g) for c in contracts for g in _entries(c.doc, "gates")]
     if gate_ids:
         known = {g["id"] for _, g in gates}
         unknown = [gid for gid in gate_ids if gid not in known]
@@ -145,16 +162,21 @@ def plan(config, contract_paths=None, gate_ids=None):
     """(selected gates, falsifier id → (contract, falsifier dict), generated dir) with a drift check."""
     paths = list(contract_paths or [config.path(p) for p in config.contracts])
     out_dir = config.path(config.generated_dir)
-    files = render_all(
-        paths,
-        out_dir,
-        kinds_package=config.kinds_package,
-        target_packages=config.target_packages,
-        root=config.root,
-    )
+    try:
+        files = render_all(
+            paths,
+            out_dir,
+            kinds_package=config.kinds_package,
+            target_packages=config.target_packages,
+            root=config.root,
+        )
+    except GenerateError as exc:  # a contract the gate cannot read is no verdict: exit 2, not 1
+        raise GateError(f"cannot run the gate: {exc}") from exc
     contracts = [f.contract for f in files]
     stale = [
-        str(f.path) for f in files if not f.path.is_file() or f.path.read_text(encoding="utf-8") != f.source
+        str(f.path)
+        for f in files
+        if not f.path.is_file() or f.path.read_text(encoding="utf-8", errors="replace") != f.source
     ]
     if stale:
         raise GateError(
@@ -163,7 +185,7 @@ def plan(config, contract_paths=None, gate_ids=None):
         )
     by_id = {}
     for c in contracts:
-        for f in c.doc.get("falsifiers") or []:
+        for f in _entries(c.doc, "falsifiers"):
             by_id[f["id"]] = (c, f)
     return _select(contracts, gate_ids), by_id, out_dir
 
@@ -193,7 +215,7 @@ def run_gate(
     run_root = Path(cwd) if cwd else config.root
     nodes: dict[str, str] = {}
     for _, g in selected:
-        for fid in g.get("falsifiers") or []:
+        for fid in _listed(g):
             if fid in by_id and executable(by_id[fid][1]):
                 nodes[fid] = test_node_id(config, by_id[fid][0].path, fid, root=run_root)
     if jobs is None:
@@ -266,7 +288,7 @@ def run_gate(
     stops = [o.start_s + o.duration_s for o in outcomes.values() if o.outcome in ("failed", "error")]
     verdicts = []
     for c, g in selected:
-        fids = tuple(g.get("falsifiers") or [])
+        fids = tuple(_listed(g))
         mine = [outcomes[f] for f in fids if f in outcomes]
         ran = sum(1 for o in mine if o.outcome not in ("skipped", "not-run"))
         failed = sum(1 for o in mine if o.outcome in ("failed", "error"))

@@ -101,30 +101,33 @@ def select_targets(
     config, *, gate_ids: Sequence[str] = (), falsifier_ids: Sequence[str] = ()
 ) -> list[Target]:
     """Executable falsifiers (with a generated test) of [tool.pv].contracts, narrowed by gate/falsifier."""
+    from pv.index import items, str_list
     from pv.loader import LoadedDocument, load_document
     from pv.trace import contract_paths, generated_test_id, test_exists
 
-    paths = contract_paths([config.path(p) for p in config.contracts if config.path(p).exists()])
-    if not paths:
+    existing = [config.path(p) for p in config.contracts if config.path(p).exists()]
+    if not existing:
         raise UsageError(f"no contracts under [tool.pv].contracts ({', '.join(config.contracts)}).")
+    paths = contract_paths(existing)
     docs = [
         d
         for d in (load_document(p, max_bytes=config.max_bytes) for p in paths)
         if isinstance(d, LoadedDocument)
     ]
-    gates = {g["id"]: g for d in docs for g in d.data.get("gates") or [] if isinstance(g, dict) and "id" in g}
+    # Wrong shapes are `pv validate`'s to report; here they only must not crash the hunt.
+    gates = {g["id"]: g for d in docs for _, g in items(d.data, "gates") if isinstance(g.get("id"), str)}
     wanted: set[str] | None = None
     if gate_ids:
         unknown = [g for g in gate_ids if g not in gates]
         if unknown:
             raise UsageError(f"no gate {', '.join(unknown)} in the contracts. `pv trace` lists the gates.")
-        wanted = {f for g in gate_ids for f in gates[g].get("falsifiers") or []}
+        wanted = {f for g in gate_ids for _, f in str_list(gates[g].get("falsifiers"))}
     if falsifier_ids:
         wanted = (wanted or set()) | set(falsifier_ids)
     out, known, cache = [], set(), {}
     for d in docs:
-        for f in d.data.get("falsifiers") or []:
-            if not isinstance(f, dict) or not isinstance(f.get("id"), str):
+        for _, f in items(d.data, "falsifiers"):
+            if not isinstance(f.get("id"), str):
                 continue
             known.add(f["id"])
             if not (f.get("kind") and f.get("target")) or (wanted is not None and f["id"] not in wanted):

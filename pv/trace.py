@@ -18,8 +18,6 @@ Rendering (markdown tables, the HTML page with its SVG graph) lives in pv/trace_
 
 from __future__ import annotations
 
-import glob
-import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ from pathlib import Path
 
 from pv.errors import UsageError
 from pv.findings import Location
+from pv.paths import expand_patterns
 
 COLUMNS = ("ac", "gate", "invariant", "falsifier", "test")
 COLUMN_TITLES = {
@@ -99,27 +98,9 @@ class Trace:
 
 
 def contract_paths(patterns: Iterable[str | Path]) -> list[Path]:
-    """Files, directories (recursive *.yaml / *.yml) and glob patterns, deduplicated, sorted per entry."""
-    out: list[Path] = []
-    for pat in map(str, patterns):
-        p = Path(pat)
-        if p.is_dir():
-            out.extend(sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml") and q.is_file()))
-        elif p.is_file():
-            out.append(p)
-        elif glob.has_magic(pat):
-            out.extend(sorted(Path(q) for q in glob.glob(pat, recursive=True) if Path(q).is_file()))
-        else:
-            raise TraceError(
-                f"{pat}: no such file or directory. Pass contract files, folders or quoted globs."
-            )
-    seen, unique = set(), []
-    for p in out:
-        key = os.path.realpath(p)
-        if key not in seen:
-            seen.add(key)
-            unique.append(p)
-    return unique
+    """Files, directories (recursive *.yaml / *.yml) and quoted globs, expanded as `pv validate`
+    does (pv.paths): de-duplicated, UsageError when a pattern matches nothing."""
+    return expand_patterns([str(p) for p in patterns])
 
 
 def load_trace(patterns: Sequence[str | Path], config) -> Trace:
@@ -301,7 +282,8 @@ def build_trace(docs: Sequence, config) -> Trace:
                         DANGLING,
                         f"{gid} lists {fid}, which attacks none of the invariants {gid} enforces",
                     )
-        for ev in g.get("evidence") or []:
+        evidence = g.get("evidence")
+        for ev in evidence if isinstance(evidence, list) else []:
             test = ev.get("test") if isinstance(ev, dict) else None
             if not isinstance(test, str):
                 continue

@@ -223,6 +223,9 @@ def render_markdown(trace: Trace) -> str:
         for p in trace.problems:
             where = str(p.location) if p.location else "—"
             lines.append(f"| {p.status} | {p.kind} | {_md(p.id)} | {_md(where)} | {_md(p.message)} |")
+    elif not trace.counts.get("invariant"):  # "every invariant is backed" would be vacuously true
+        lines.append("None, but nothing was traced either: these contracts define no invariants.")
     else:
-        lines.append("None: every reference resolves and every invariant has an executable falsifier.")
+        n = trace.counts.get("invariant", 0)
+        lines.append(f"None: every reference resolves and all {n} invariants have an executable falsifier.")
     return "\n".join(lines) + "\n"

@@ -88,10 +88,16 @@ def validate(falsifier: dict, kind: ModuleType, contract_constants: dict | None 
 
 
 def docstring(falsifier: dict) -> str:
-    attacks = ", ".join(falsifier.get("attacks") or [])
+    from pv.generate import docstring_text  # one escaping rule for every generated docstring
+
+    attacks = ", ".join(map(str, falsifier.get("attacks") or []))
     text = " ".join(str(falsifier.get("description", "")).split())
-    text = text.replace("\\", "\\\\").replace('"""', "'''")
-    return textwrap.fill(f"{falsifier['id']} attacks {attacks}: {text}", width=100, subsequent_indent="    ")
+    return textwrap.fill(
+        docstring_text(f"{falsifier['id']} attacks {attacks}: {text}"),
+        width=100,
+        subsequent_indent="    ",
+        break_long_words=False,  # a split could strand an escaping backslash at a line end
+    )
 
 
 def render_test(falsifier: dict, kind: ModuleType, contract: dict | None = None) -> str:

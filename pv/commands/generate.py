@@ -32,16 +32,28 @@ def generate(paths: tuple[str, ...], out_dir: str | None, check: bool) -> None:
     patterns = list(paths) or [os.path.relpath(config.path(p)) for p in config.contracts]
     out = out_dir or os.path.relpath(config.path(config.generated_dir))
     result = run_generate(
-        patterns, out, check=check, kinds_package=config.kinds_package, target_packages=config.target_packages
+        patterns,
+        out,
+        check=check,
+        kinds_package=config.kinds_package,
+        target_packages=config.target_packages,
+        root=config.root,  # headers name the contract relative to the project root, from any cwd
     )
     tests = sum(len(f.falsifiers) for f in result.files)
+    if result.foreign:
+        click.echo(
+            f"skipped {len(result.foreign)} file(s) in another dialect (aprender / kernel): no executable "
+            "falsifiers until `pv migrate` brings them to schema v1.",
+            err=True,
+        )
     if check:
         if result.drifted:
             for p in result.drifted:
                 click.echo(f"drifted: {p}")
+            stale = f", {len(result.stale)} left over from a deleted contract" if result.stale else ""
             click.echo(
-                f"{len(result.drifted)} of {len(result.files)} generated file(s) differ from the contracts; "
-                f"run `pv generate {' '.join(patterns)} -o {out}`.",
+                f"{len(result.drifted) - len(result.stale)} of {len(result.files)} generated file(s) differ "
+                f"from the contracts{stale}; run `pv generate {' '.join(patterns)} -o {out}`.",
                 err=True,
             )
             raise SystemExit(1)

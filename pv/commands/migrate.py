@@ -32,18 +32,13 @@ from pv.errors import UsageError
 def migrate(ctx: click.Context, files: tuple[str, ...], out_dir: str, force: bool, quiet: bool) -> None:
     """Convert aprender- and kernel-dialect contracts to schema v1 (lossless where possible)."""
     from pv.config import load_config
-    from pv.diff.compare import expand
     from pv.loader import LoadedDocument, load_document
     from pv.migrate import MigrationError, plan
     from pv.migrate.render import render_report, render_yaml
+    from pv.paths import expand_patterns
 
     config = load_config()
-    paths = expand(list(files))
-    missing = [f for f in files if not Path(f).exists() and not any(c in f for c in "*?[")]
-    if missing:
-        raise UsageError(f"no such file: {', '.join(missing)}")
-    if not paths:
-        raise UsageError(f"no *.yaml / *.yml files in {', '.join(files)}")
+    paths = expand_patterns(list(files))  # UsageError naming a path or glob that matches nothing
     stems: dict[str, Path] = {}
     for p in paths:
         if p.stem in stems:

@@ -85,7 +85,11 @@ def new(contract_id: str, kind: str, output: str | None) -> None:
         base = config.path(config.contracts[0] if config.contracts else "contracts")
         dest = Path(os.path.relpath(base)) / f"{contract_id.removeprefix('C-').lower()}.yaml"
     if not dest.parent.exists() and not output:
-        dest.parent.mkdir(parents=True)  # the default contracts dir may not exist in a new project
+        try:  # the default contracts dir may not exist in a new project
+            dest.parent.mkdir(parents=True)
+        except OSError as exc:
+            why = exc.strerror or exc
+            raise UsageError(f"{dest.parent}: cannot create it: {why}. Pass -o FILE.") from exc
     ref = schema_ref(dest, config.root)
     text = render_starter(contract_id, kind, path=dest.as_posix(), ref=ref, date=date)
     atomic_write_text(dest, text, overwrite=False)

@@ -1,7 +1,7 @@
 """`pv trace [PATHS] [--format markdown|html] [-o FILE]`: the AC → gate → invariant → falsifier → test chain.
 
-Exit 0 when traced (dangling / inert pieces are marked, not fatal), 1 with --strict when any exist,
-2 for usage errors or when no contract could be read.
+Exit 0 when traced (dangling / inert pieces are marked, not fatal), 1 with --strict when any exist
+(or the contracts define no invariant at all), 2 for usage errors or when no contract could be read.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from pv.commands._common import emit
     help="markdown: tables; html: one self-contained page with the graph.",
 )
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
-@click.option("--strict", is_flag=True, help="Exit 1 when anything is dangling or inert.")
+@click.option(
+    "--strict", is_flag=True, help="Exit 1 when anything is dangling or inert, or there is no invariant."
+)
 @click.pass_context
 def trace(ctx: click.Context, paths: tuple[str, ...], fmt: str, output: str | None, strict: bool) -> None:
     """Trace every acceptance criterion to the tests that back it.
@@ -44,4 +46,4 @@ def trace(ctx: click.Context, paths: tuple[str, ...], fmt: str, output: str | No
     emit(text, output)
     if output:
         click.echo(f"{summary_line(result)} → {output}", err=True)
-    ctx.exit(1 if strict and result.problems else 0)
+    ctx.exit(1 if strict and (result.problems or not result.counts.get("invariant")) else 0)

@@ -278,7 +278,7 @@ def _constraint_bump(a: dict, b: dict) -> tuple[Bump, str]:
     if a.get("lhs") != b.get("lhs"):
         bump = Bump.MAJOR
         reasons.append(f"lhs {a.get('lhs')} → {b.get('lhs')}")
-    oa, ob = _ADMITS.get(a.get("op", "")), _ADMITS.get(b.get("op", ""))
+    oa, ob = (_ADMITS.get(op) if isinstance(op, str) else None for op in (a.get("op"), b.get("op")))
     if a.get("op") != b.get("op"):
         tighter = oa is not None and ob is not None and ob < oa
         bump = max(bump, Bump.MINOR if tighter else Bump.MAJOR)

@@ -42,27 +42,62 @@ def to_v1(
     dialect = detect_dialect(data)
     b = Builder(locate or (lambda _p: 0))
     stem = PurePosixPath(source_name).stem if source_name else ""
-    if dialect == "aprender":
-        from pv.migrate import aprender
-
-        out = aprender.to_v1(data, b, id_by_stem or {}, known or set())
-    elif dialect == "kernel":
-        from pv.migrate import kernel
-
-        out = kernel.to_v1(data, b, stem, id_by_stem or {})
-    elif dialect == "pv/v1":
+    if dialect == "pv/v1":
         raise MigrationError("already schema pv/v1: nothing to migrate")
-    else:
+    if dialect not in _LISTS:
         raise MigrationError(
             "not a contract dialect pv recognises (aprender: contract_id; "
             "kernel: equations / proof_obligations)"
         )
+    _check_lists(data, dialect)
+    try:
+        if dialect == "aprender":
+            from pv.migrate import aprender
+
+            out = aprender.to_v1(data, b, id_by_stem or {}, known or set())
+        else:
+            from pv.migrate import kernel
+
+            out = kernel.to_v1(data, b, stem, id_by_stem or {})
+    except (TypeError, AttributeError, KeyError) as exc:  # a field deeper down of an unexpected shape
+        raise MigrationError(
+            f"the {dialect} contract has a field of an unexpected shape ({type(exc).__name__}: {exc})"
+        ) from exc
     return Migration(dialect, out, tuple(b.unmapped), tuple(b.notes))
 
 
+# Fields the mappings walk as lists, per dialect: anything else there is refused by name, not crashed on.
+_LISTS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "aprender": (
+        ("invariants",),
+        ("gates",),
+        ("failure_modes",),
+        ("references",),
+        ("metadata", "references"),
+        ("metadata", "parent_contracts"),
+    ),
+    "kernel": (("falsification_tests",), ("proof_obligations",), ("metadata", "depends_on")),
+}
+
+
+def _check_lists(data: dict, dialect: str) -> None:
+    for path in _LISTS[dialect]:
+        value: object = data
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None and not isinstance(value, list):
+            raise MigrationError(
+                f"`{'.'.join(path)}` must be a list in the {dialect} dialect, got {type(value).__name__} "
+                f"{value!r:.40}"
+            )
+
+
 def _invariant_ids(data: dict) -> set[str]:
+    items = data.get("invariants")
     return {
-        x["id"] for x in data.get("invariants") or [] if isinstance(x, dict) and isinstance(x.get("id"), str)
+        x["id"]
+        for x in (items if isinstance(items, list) else [])
+        if isinstance(x, dict) and isinstance(x.get("id"), str)
     }
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from pv.config import load_config
 from pv.errors import UsageError
-from pv.gate import GateError, run_gate
+from pv.gate import GateError, plan, run_gate
 from pv.gate_render import RENDERERS
 from pv.generate import generate
 
@@ -90,6 +90,8 @@ def test_selected_gate_only_and_advisory_gate(demo):
     assert [g.verdict for g in green.gates] == ["PASS"] and green.exit_code == 0
     advisory = run_gate(config, gate_ids=["GATE-DEMO-ADVISORY"], jobs=0, env=env)
     assert advisory.gates[0].verdict == "FAIL" and advisory.exit_code == 1
+    # "0/0 ship-blocking gates green" alone read like nothing failed: the selection has a denominator.
+    assert advisory.summary().endswith("0/0 ship-blocking gates green · 0/1 selected gates green")
     with pytest.raises(UsageError, match="unknown gate id"):
         run_gate(config, gate_ids=["GATE-NOPE"], env=env)
 
@@ -104,3 +106,43 @@ def test_stale_generated_modules_refuse_to_run(demo, tmp_path):
             run_gate(config, env=env)
     finally:
         module.write_text(original)
+
+
+def _scratch(tmp_path, text):
+    (tmp_path / "contracts").mkdir()
+    (tmp_path / "contracts" / "demo.yaml").write_text(text)
+    (tmp_path / "pyproject.toml").write_text('[tool.pv]\ntarget_packages = ["demo"]\n')
+    return load_config(tmp_path)
+
+
+def test_unreadable_contract_cannot_run_the_gate(tmp_path):
+    # Exit 2 (the gate could not run), not 1 (a gate failed), and never a traceback.
+    config = _scratch(tmp_path, "id: [unclosed\n")
+    with pytest.raises(GateError, match=r"cannot run the gate: .*demo.yaml.*cannot read contract") as err:
+        run_gate(config, jobs=0)
+    assert err.value.exit_code == 2
+
+
+def test_missing_contract_path_is_a_usage_error(tmp_path):
+    config = _scratch(tmp_path, CONTRACT)
+    with pytest.raises(UsageError, match="nope: no such file or directory"):
+        run_gate(config, jobs=0, contract_paths=[str(tmp_path / "nope")])
+
+
+def test_malformed_entries_do_not_crash_the_plan(tmp_path):
+    # pv gate runs on contracts pv validate may not have seen: a gate that is a string, a gate or
+    # prose falsifier without an id, a gate listing a mapping. pv validate reports those; the gate
+    # plans around them instead of dying with a TypeError / KeyError.
+    broken = CONTRACT.replace(
+        "falsifiers:\n  - {id: FALSIFY-DEMO-ANSWER",
+        "  - just words\n  - {rule: no id, ship_blocking: true}\n"
+        "falsifiers:\n  - {description: prose without an id}\n  - {id: FALSIFY-DEMO-ANSWER",
+    ).replace("falsifiers: [FALSIFY-DEMO-ANSWER]}", "falsifiers: [FALSIFY-DEMO-ANSWER, {x: 1}]}")
+    assert broken.count("just words") == 1 and "{x: 1}" in broken
+    config = _scratch(tmp_path, broken)
+    generate(
+        [tmp_path / "contracts"], config.path(config.generated_dir), target_packages=("demo",), root=tmp_path
+    )
+    selected, by_id, _ = plan(config)
+    assert [g["id"] for _, g in selected] == ["GATE-DEMO-GREEN", "GATE-DEMO-RED", "GATE-DEMO-EMPTY"]
+    assert sorted(by_id) == ["FALSIFY-DEMO-ANSWER", "FALSIFY-DEMO-LIMIT", "FALSIFY-DEMO-PROSE"]

@@ -153,3 +153,136 @@ def test_runtime_refuses_targets_outside_the_packages():
         "trainer.guards",
         "check_epoch",
     )
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("description: The answer is pinned.", 'description: The "answer"'),  # closing quote + """
+        ("description: The answer is pinned.", 'description: "say \\"\\"\\" and a NUL \\0 here"'),
+        ("summary: Demo.", 'summary: The "demo"'),
+        ("summary: Demo.", 'summary: "Ends in a backslash \\\\"'),
+    ],
+)
+def test_any_text_renders_a_module_that_compiles(tmp_path, old, new):
+    # A description or summary ending in a double quote used to merge with the closing `"""`:
+    # a SyntaxError in the generated module, so every falsifier in it stopped running.
+    p = project(tmp_path)
+    path = p / "contracts" / "demo-tool.yaml"
+    path.write_text(path.read_text().replace(old, new))
+    (gf,) = render_all([p / "contracts"], p / "out", target_packages=("demo",), root=p)
+    compile(gf.source, "generated.py", "exec")
+    assert "def test_FALSIFY_DEMO_001():" in gf.source
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("id: FALSIFY-DEMO-001", "id: 'FALSIFY-X(): pass\\ndef y'", "is not FALSIFY-UPPER-KEBAB"),
+        (
+            "id: FALSIFY-DEMO-PROSE\n",
+            "id: FALSIFY-DEMO-001\n    kind: constant-matches\n    target: demo.c:B\n"
+            "    params: {expected: 1}\n",
+            "defined twice",
+        ),
+        ("params: {expected: $answer}", "params: [1, 2]", "malformed falsifier"),
+        (
+            "params: {expected: $answer}",
+            "params: {expected: $answer}\n    examples: 5",
+            "malformed falsifier",
+        ),
+        ("target: demo.consts:ANSWER", "target: [demo]", "must be strings"),
+        (
+            "falsifiers:\n  - id: FALSIFY-DEMO-001",
+            "falsifiers:\n  - 5\n  - id: FALSIFY-DEMO-001",
+            "list of mappings",
+        ),
+    ],
+)
+def test_malformed_contracts_are_generate_errors_not_crashes(tmp_path, old, new, message):
+    # pv generate (and pv gate, which renders first) reads contracts pv validate may not have seen:
+    # ids become function names, so a bad one must be refused, and a wrong shape must not crash.
+    p = project(tmp_path)
+    path = p / "contracts" / "demo-tool.yaml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(GenerateError, match=message):
+        render_all([p / "contracts"], p / "out", target_packages=("demo",), root=p)
+
+
+def test_contracts_are_read_like_pv_validate_reads_them(tmp_path):
+    # Through pv.loader: a date in an example stays a string (ruamel built a datetime.date, rendered
+    # as `datetime.date(...)`, a NameError in the test), and hostile YAML is refused with a position.
+    p = project(tmp_path, kind="raises", target="demo.g:f", params="{args: [2026-01-01], status: X}")
+    (gf,) = render_all([p / "contracts"], p / "out", target_packages=("demo",), root=p)
+    assert "args=['2026-01-01']" in gf.source
+    (p / "contracts" / "demo-tool.yaml").write_text("id: C-X\nid: C-Y\n")
+    with pytest.raises(GenerateError, match=r"demo-tool.yaml:2:1: cannot read contract: .*duplicate"):
+        render_all([p / "contracts"], p / "out", target_packages=("demo",), root=p)
+
+
+def test_cli_paths_are_expanded_like_validate(tmp_path, monkeypatch):
+    p = project(tmp_path)
+    monkeypatch.chdir(p)
+    glob = CliRunner().invoke(cli, ["generate", "contracts/*.yaml", "-o", "out"])
+    assert glob.exit_code == 0 and "1 contract(s) → 1 falsifier tests" in glob.output, glob.output
+    missing = CliRunner().invoke(cli, ["generate", "nope", "-o", "out"])
+    assert missing.exit_code == 2 and "nope: no such file or directory" in missing.output
+    assert "Traceback" not in missing.output
+
+
+def test_cli_unwritable_output_dir_is_exit_2(tmp_path, monkeypatch):
+    p = project(tmp_path)
+    monkeypatch.chdir(p)
+    (p / "out").write_text("a file, not a folder\n")
+    res = CliRunner().invoke(cli, ["generate", "contracts", "-o", "out"])
+    assert res.exit_code == 2 and "cannot write the generated modules there" in res.output, res.output
+
+
+def test_generating_one_contract_keeps_the_others_tests(tmp_path, monkeypatch):
+    # `pv generate contracts/one.yaml` used to delete every other contract's module ("its contract is
+    # gone") although those contracts were still there; only a module whose contract file is gone goes.
+    p = project(tmp_path)
+    other = p / "contracts" / "other-tool.yaml"
+    other.write_text((p / "contracts" / "demo-tool.yaml").read_text().replace("C-DEMO", "C-OTHER"))
+    monkeypatch.chdir(p)
+    assert CliRunner().invoke(cli, ["generate", "-o", "out"]).exit_code == 0
+    one = CliRunner().invoke(cli, ["generate", "contracts/demo-tool.yaml", "-o", "out"])
+    assert one.exit_code == 0 and "0 removed" in one.output, one.output
+    assert (p / "out" / "test_other_tool.py").is_file()
+    other.unlink()
+    check = CliRunner().invoke(cli, ["generate", "-o", "out", "--check"])
+    assert check.exit_code == 1 and "drifted: out/test_other_tool.py" in check.output
+    assert "0 of 1 generated file(s) differ from the contracts, 1 left over from a deleted contract" in (
+        check.output
+    )
+    gone = CliRunner().invoke(cli, ["generate", "-o", "out"])
+    assert "removed out/test_other_tool.py (its contract is gone)" in gone.output, gone.output
+
+
+def test_check_is_the_same_from_any_directory(tmp_path, monkeypatch):
+    # Headers name the contract relative to the project root: run from a subdirectory or with an
+    # absolute path, `--check` used to report every module as drifted (and the advice it printed
+    # rewrote the headers so that `pv gate` refused to run).
+    p = project(tmp_path)
+    monkeypatch.chdir(p)
+    assert CliRunner().invoke(cli, ["generate", "-o", "out"]).exit_code == 0
+    monkeypatch.chdir(p / "contracts")
+    sub = CliRunner().invoke(cli, ["generate", "--check", "-o", "../out"])
+    assert sub.exit_code == 0 and "up to date" in sub.output, sub.output
+    absolute = CliRunner().invoke(cli, ["generate", str(p / "contracts"), "--check", "-o", str(p / "out")])
+    assert absolute.exit_code == 0, absolute.output
+
+
+def test_other_dialects_are_skipped_and_said_so(tmp_path, monkeypatch):
+    # pv validate accepts aprender / kernel files next to v1 contracts; pv generate refused the whole
+    # run on them ("not a pv contract").
+    from tests.pv.dialect_samples import APRENDER
+
+    p = project(tmp_path)
+    (p / "contracts" / "legacy.yaml").write_text(APRENDER)
+    monkeypatch.chdir(p)
+    res = CliRunner().invoke(cli, ["generate", "-o", "out"])
+    assert res.exit_code == 0, res.output
+    assert "skipped 1 file(s) in another dialect" in res.output and "1 contract(s)" in res.output

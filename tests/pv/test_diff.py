@@ -269,3 +269,25 @@ def test_auto_uses_merge_base_with_origin_main(repo, tmp_path_factory):
     assert (
         res.exit_code == 1 and "merge base of HEAD and origin/" in res.output and "minor bump" in res.output
     )
+
+
+@pytest.mark.parametrize("field", ["invariants", "gates", "falsifiers", "constraints"])
+def test_fields_of_the_wrong_shape_do_not_crash_the_diff(tmp_path, field):
+    # `invariants: 5` on the new side crashed the verdict's counts (TypeError); a constraint `op`
+    # that is a list crashed the policy. The diff judges what it can; pv validate names the shape.
+    old = tmp_path / "old.yaml"
+    old.write_text(BASE)
+    lines, out, skip = BASE.splitlines(), [], False
+    for line in lines:
+        if skip and line.startswith((" ", "-")):
+            continue
+        skip = line.startswith(f"{field}:")
+        out.append(f"{field}: 5" if skip else line)
+    new = tmp_path / "new.yaml"
+    new.write_text("\n".join(out) + "\n")
+    for a, b in ((old, new), (new, old)):
+        res = CliRunner().invoke(cli, ["diff", str(a), str(b)])
+        assert res.exit_code == 1 and "internal error" not in res.output, res.output
+    new.write_text(BASE.replace('op: "<="', "op: [1]"))
+    res = CliRunner().invoke(cli, ["diff", str(old), str(new)])
+    assert res.exit_code == 1 and "op <= → [1]" in res.output, res.output

@@ -130,6 +130,19 @@ def test_select_by_gate_and_falsifier(project: Path) -> None:
         select_targets(config, gate_ids=["GATE-NOPE"])
 
 
+def test_select_survives_entries_of_the_wrong_shape(project: Path) -> None:
+    # A gate listing a mapping, a second contract whose gates / falsifiers are not lists: pv validate
+    # reports those; selecting hunt targets used to die on them with a TypeError.
+    path = project / "contracts" / "rare.yaml"
+    path.write_text(path.read_text().replace("FALSIFY-SAFE-001]", "FALSIFY-SAFE-001, {x: 1}]"))
+    (project / "contracts" / "odd.yaml").write_text("id: C-ODD\ngates: 5\nfalsifiers: {a: 1}\n")
+    config = load_config(project)
+    assert [t.falsify_id for t in select_targets(config, gate_ids=["GATE-RARE-001"])] == [
+        "FALSIFY-RARE-001",
+        "FALSIFY-SAFE-001",
+    ]
+
+
 def test_hunt_finds_shrinks_and_pins_the_rare_failure(project: Path) -> None:
     config = load_config(project)
     targets = select_targets(config, falsifier_ids=["FALSIFY-RARE-001"])

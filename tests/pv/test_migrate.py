@@ -92,3 +92,26 @@ def test_cli_reports_files_it_cannot_migrate(tmp_path):
     assert not (tmp_path / "out").exists()
     res = run(["migrate", "missing.yaml", "-o", "out"], tmp_path)
     assert res.exit_code == 2
+
+
+def test_fields_of_the_wrong_shape_are_refused_by_name_not_crashed_on(tmp_path):
+    # `invariants: 5` in an aprender file (pv validate does not check foreign shapes) crashed
+    # `pv migrate` with an internal TypeError; now the file is "not migrated", naming the field.
+    broken = {
+        "aprender.yaml": APRENDER.replace("invariants:\n  - id: INV-TOY-001", "invariants: 5\nx:\n  - id: I"),
+        "k-kernel-v1.yaml": KERNEL.replace("proof_obligations:\n", "proof_obligations: 7\nx:\n"),
+        "deep.yaml": APRENDER.replace('      - "src/model.rs::tests::rows_match"\n', "")
+        .replace('      - "src/model.rs::ROW_COUNT"\n', "")
+        .replace("evidence_discharged_by:\n", "evidence_discharged_by: 3\n"),
+    }
+    for name, text in broken.items():
+        (tmp_path / name).write_text(text)
+    res = run(["migrate", *broken, "-o", "out"], tmp_path)
+    assert res.exit_code == 1, res.output
+    assert "internal error" not in res.output
+    assert (
+        "aprender.yaml: not migrated: `invariants` must be a list in the aprender dialect, got int"
+        in res.output
+    )
+    assert "k-kernel-v1.yaml: not migrated: `proof_obligations` must be a list" in res.output
+    assert "deep.yaml: not migrated: the aprender contract has a field of an unexpected shape" in res.output

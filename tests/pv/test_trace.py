@@ -167,3 +167,44 @@ def test_cli_nothing_to_trace_is_an_error(project: Path) -> None:
     result = CliRunner().invoke(cli, ["trace", "nowhere/"])
     assert result.exit_code == 2
     assert "no such file or directory" in result.output
+
+
+def test_cli_paths_are_expanded_like_validate(project: Path) -> None:
+    # One expansion (pv.paths) for every command: a glob that matches nothing is exit 2 naming it,
+    # hidden folders are skipped, and the same file named twice is traced once.
+    runner = CliRunner()
+    none = runner.invoke(cli, ["trace", "contracts/*.nope"])
+    assert none.exit_code == 2 and "contracts/*.nope: matched no contract files" in none.output
+    (project / "contracts" / ".old").mkdir()
+    (project / "contracts" / ".old" / "junk.yaml").write_text("id: [unclosed\n")
+    both = runner.invoke(cli, ["trace", "contracts", "contracts/*.yaml"])
+    assert both.exit_code == 0, both.output
+    assert ".old" not in both.output and "not traced" not in both.output
+
+
+def test_evidence_of_the_wrong_shape_does_not_crash(project: Path) -> None:
+    # `evidence: 5` on a gate crashed the trace with a TypeError; pv validate names the shape.
+    path = project / "contracts" / "round.yaml"
+    text = path.read_text()
+    evidence = (
+        "    evidence:\n"
+        "      - {test: tests/test_rt.py::test_round_trip}\n"
+        "      - {test: tests/test_rt.py::test_gone}\n"
+    )
+    assert evidence in text
+    path.write_text(text.replace(evidence, "    evidence: 5\n"))
+    result = CliRunner().invoke(cli, ["trace"])
+    assert result.exit_code == 0 and "internal error" not in result.output, result.output
+    assert "not traced" not in result.output  # still a readable contract, traced as far as it goes
+
+
+def test_nothing_to_trace_is_not_reported_as_all_backed(tmp_path: Path, monkeypatch) -> None:
+    # A contract with no invariants used to read "every invariant has an executable falsifier" and
+    # pass --strict: a verdict on empty input.
+    (tmp_path / "contracts").mkdir()
+    (tmp_path / "contracts" / "bare.yaml").write_text("schema: pv/v1\nid: C-BARE\nversion: 1.0.0\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["trace", "contracts", "--strict"])
+    assert result.exit_code == 1, result.output
+    assert "nothing was traced either: these contracts define no invariants" in result.output
+    assert "every invariant has" not in result.output
