@@ -350,8 +350,36 @@ def _top(old: dict, new: dict) -> Iterator[Change]:
             yield Change(Bump.PATCH, f"{f}-changed", f, f"{f} changed (wording)", (f,))
 
 
+class _NaN:
+    """Stands in for every float NaN while diffing: NaN != NaN, so an unchanged `.nan` in a pinned
+    example or constant would otherwise read as removed and re-added."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _NaN)
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "nan"
+
+
+_NAN = _NaN()
+
+
+def _nan_safe(value: Any) -> Any:
+    if isinstance(value, float) and value != value:
+        return _NAN
+    if isinstance(value, dict):
+        return {k: _nan_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nan_safe(v) for v in value]
+    return value
+
+
 def diff_contracts(old: dict, new: dict) -> list[Change]:
     """Every structural change from `old` to `new` (both schema-v1 shaped plain data)."""
+    old, new = _nan_safe(old), _nan_safe(new)
     changes: list[Change] = []
     for part in (
         _top,

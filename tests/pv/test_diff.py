@@ -118,6 +118,28 @@ def test_removals_are_major_and_unchanged_is_empty():
     assert bumps(BASE, stops)["enforce-removed"] is Bump.MAJOR
 
 
+def test_unchanged_nan_and_inf_are_not_changes():
+    # NaN != NaN: without care an untouched `.nan` example or constant reads as removed and re-added,
+    # and `pv diff --base` fails a clean checkout (it did, on contracts/training-loop.yaml).
+    old = {
+        "constants": {"cap": float("nan")},
+        "falsifiers": [
+            {
+                "id": "FALSIFY-X-001",
+                "attacks": ["INV-X-001"],
+                "kind": "loss-guard",
+                "target": "m:f",
+                "params": {"v": float("nan")},
+                "examples": [{"trace": [1.0, float("nan")]}, {"trace": [float("inf")]}],
+            }
+        ],
+    }
+    new = json.loads(json.dumps(old))  # fresh NaN objects, as a second parse of the same file gives
+    assert diff_contracts(old, new) == []
+    new["falsifiers"][0]["examples"] = [{"trace": [float("inf")]}]
+    assert [c.what for c in diff_contracts(old, new)] == ["examples-removed"]
+
+
 def test_actual_bump_orders_versions_including_zero_x():
     v = Version.parse
     assert actual_bump(v("1.2.3"), v("2.0.0")) is Bump.MAJOR
