@@ -172,7 +172,8 @@ falsifiers:
 """
 
 
-def test_exitfirst_stops_at_the_first_failure_and_says_so(tmp_path):
+def _stop_project(tmp_path):
+    """A scratch project whose first gate fails (A drifted) and whose second would pass."""
     (tmp_path / "contracts").mkdir()
     (tmp_path / "contracts" / "stop.yaml").write_text(DEMO)
     (tmp_path / "stopdemo.py").write_text("A = 0  # drifted\nB = 2\n")
@@ -183,6 +184,10 @@ def test_exitfirst_stops_at_the_first_failure_and_says_so(tmp_path):
         target_packages=("stopdemo",),
         root=tmp_path,
     )
+
+
+def test_exitfirst_stops_at_the_first_failure_and_says_so(tmp_path):
+    _stop_project(tmp_path)
     result = run_gate(load_config(tmp_path), jobs=0, env={"PYTHONPATH": str(tmp_path)}, exitfirst=True)
     verdicts = {g.id: g.verdict for g in result.gates}
     assert verdicts == {"GATE-STOP-RED": "FAIL", "GATE-STOP-LATER": "STOPPED"}
@@ -198,16 +203,7 @@ def test_cli_exitfirst_flag_reaches_the_runner(tmp_path, monkeypatch):
 
     from pv.cli import cli
 
-    (tmp_path / "contracts").mkdir()
-    (tmp_path / "contracts" / "stop.yaml").write_text(DEMO)
-    (tmp_path / "stopdemo.py").write_text("A = 0  # drifted\nB = 2\n")
-    (tmp_path / "pyproject.toml").write_text('[tool.pv]\ntarget_packages = ["stopdemo"]\n')
-    generate(
-        [tmp_path / "contracts"],
-        tmp_path / "falsifiers/generated",
-        target_packages=("stopdemo",),
-        root=tmp_path,
-    )
+    _stop_project(tmp_path)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
     res = CliRunner().invoke(cli, ["gate", "-x", "-j", "0"])
