@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from pv.findings import Location
+from pv.findings import Counts, Location
 from pv.loader import JsonPath, LoadedDocument
 
 # kind -> the list field holding definitions of that kind
@@ -52,6 +52,30 @@ def str_list(value: object) -> list[tuple[int, str]]:
 
 def is_executable(falsifier: dict) -> bool:
     return isinstance(falsifier.get("kind"), str) and isinstance(falsifier.get("target"), str)
+
+
+def tally(datas: Iterable[object], *, files: int, inert_contracts: int = 0) -> Counts:
+    """The denominators every verdict states, counted over plain contract data."""
+    datas = list(datas)
+    invariants = gates = blocking = falsifiers = executable = 0
+    for data in datas:
+        invariants += len(items(data, "invariants"))
+        g = items(data, "gates")
+        gates += len(g)
+        blocking += sum(1 for _, gate in g if gate.get("ship_blocking") is True)
+        f = items(data, "falsifiers")
+        falsifiers += len(f)
+        executable += sum(1 for _, x in f if is_executable(x))
+    return Counts(
+        files=files,
+        contracts=len(datas),
+        invariants=invariants,
+        gates=gates,
+        ship_blocking_gates=blocking,
+        falsifiers=falsifiers,
+        executable_falsifiers=executable,
+        inert_contracts=inert_contracts,
+    )
 
 
 @dataclass(frozen=True, eq=False)

@@ -42,7 +42,7 @@ from pv.config import PvConfig
 from pv.dialects import PV, check_foreign, check_foreign_sets, detect_dialect
 from pv.errors import UsageError
 from pv.findings import Counts, Finding, Report
-from pv.index import ContractIndex, build_index, is_executable, items
+from pv.index import ContractIndex, build_index, items, tally
 from pv.loader import LoadedDocument, LoadFailure, load_bytes, read_source
 from pv.paths import expand_patterns
 from pv.rules.coverage import inert_contract_ids
@@ -72,25 +72,7 @@ def check_index(index: ContractIndex, ctx: CheckContext) -> list[Finding]:
 
 
 def count(index: ContractIndex, files: int) -> Counts:
-    invariants = gates = blocking = falsifiers = executable = 0
-    for d in index.docs:
-        invariants += len(items(d.data, "invariants"))
-        g = items(d.data, "gates")
-        gates += len(g)
-        blocking += sum(1 for _, gate in g if gate.get("ship_blocking") is True)
-        f = items(d.data, "falsifiers")
-        falsifiers += len(f)
-        executable += sum(1 for _, x in f if is_executable(x))
-    return Counts(
-        files=files,
-        contracts=len(index.docs),
-        invariants=invariants,
-        gates=gates,
-        ship_blocking_gates=blocking,
-        falsifiers=falsifiers,
-        executable_falsifiers=executable,
-        inert_contracts=len(inert_contract_ids(index)),
-    )
+    return tally((d.data for d in index.docs), files=files, inert_contracts=len(inert_contract_ids(index)))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pv.config import DEFAULT_MAX_BYTES
 from pv.diff.policy import Bump, Change, judge
 from pv.findings import Counts, Finding, Location, Report, Severity
 from pv.gitref import BaseRef, list_contract_files, read_at, repo_relative
-from pv.index import items
+from pv.index import tally
 from pv.loader import LoadedDocument, LoadFailure, load_bytes, load_document
 from pv.rules import versioning_diff as R
 
@@ -196,25 +196,7 @@ def _deleted(doc: LoadedDocument) -> Finding:
 
 
 def _counts(new: Side, n_files: int) -> Counts:
-    inv = gates = ship = fals = execu = 0
-    for d in new.docs:
-        data = comparable(d.data)
-        inv += len(items(data, "invariants"))
-        gl = [g for _, g in items(data, "gates")]
-        gates += len(gl)
-        ship += sum(1 for g in gl if g.get("ship_blocking") is True)
-        fl = [f for _, f in items(data, "falsifiers")]
-        fals += len(fl)
-        execu += sum(1 for f in fl if f.get("kind") and f.get("target"))
-    return Counts(
-        files=n_files,
-        contracts=len(new.docs),
-        invariants=inv,
-        gates=gates,
-        ship_blocking_gates=ship,
-        falsifiers=fals,
-        executable_falsifiers=execu,
-    )
+    return tally((comparable(d.data) for d in new.docs), files=n_files)
 
 
 def compare_sides(old: Side, new: Side, *, pair_all: bool = False, base: str = "") -> Report:
