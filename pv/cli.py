@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "migrate": "pv.commands.migrate:migrate",
     "generate": "pv.commands.generate:generate",
     "gate": "pv.commands.gate:gate",
+    "kinds": "pv.commands.kinds:kinds",
 }
 # ---- end of subcommands ---------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 API (stable):
     load_config(start: Path | None = None) -> PvConfig
-    PvConfig(root, contracts, target_packages, kinds_package, generated_dir, tests_root, max_bytes)
+    PvConfig(root, contracts, target_packages, kinds, kinds_package, generated_dir, tests_root, max_bytes)
     PvConfig.default(root) -> PvConfig     # defaults, no pyproject needed
 
 `root` is the directory holding the pyproject.toml (or `start` when none is found); every
@@ -19,7 +19,7 @@ from pv.errors import ConfigError
 
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024  # 2 MiB: a contract is prose-sized; bigger is a mistake or an attack
 
-_STR_LIST_KEYS = ("contracts", "target_packages")
+_STR_LIST_KEYS = ("contracts", "target_packages", "kinds")
 _STR_KEYS = ("kinds_package", "generated_dir", "tests_root")
 _KNOWN_KEYS = frozenset((*_STR_LIST_KEYS, *_STR_KEYS, "max_bytes"))
 
@@ -29,7 +29,9 @@ class PvConfig:
     root: Path
     contracts: tuple[str, ...] = ("contracts",)
     target_packages: tuple[str, ...] = ()
-    kinds_package: str = "falsifiers.kinds"
+    # Project kinds next to pv's built-ins: packages (every kind module in them) or single modules.
+    kinds: tuple[str, ...] = ()
+    kinds_package: str | None = None  # older spelling of one `kinds` entry; adds, never replaces
     generated_dir: str = "falsifiers/generated"
     tests_root: str = "."
     max_bytes: int = DEFAULT_MAX_BYTES
@@ -44,9 +46,10 @@ class PvConfig:
         return (self.root / rel) if not Path(rel).is_absolute() else Path(rel)
 
     @property
-    def kinds_dir(self) -> Path:
-        """Directory of the kinds package, found from the root without importing anything."""
-        return self.root.joinpath(*self.kinds_package.split("."))
+    def kind_entries(self) -> tuple[str, ...]:
+        """`kinds` plus the legacy `kinds_package`, in that order, without repeats."""
+        extra = (self.kinds_package,) if self.kinds_package and self.kinds_package not in self.kinds else ()
+        return (*self.kinds, *extra)
 
 
 def _find_pyproject(start: Path) -> Path | None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pv.errors import PvError, UsageError
-from pv.generate import GenerateError, executable, render_all, test_node_id
+from pv.generate import GenerateError, executable, kind_registry, render_all, test_node_id
 from pv.index import items, str_list
 
 DEFAULT_PARALLEL_THRESHOLD = 6  # above this many falsifiers, two xdist workers pay for their start-up
@@ -166,7 +166,7 @@ def plan(config, contract_paths=None, gate_ids=None):
         files = render_all(
             paths,
             out_dir,
-            kinds_package=config.kinds_package,
+            kinds=kind_registry(config),
             target_packages=config.target_packages,
             root=config.root,
         )

@@ -1,13 +1,12 @@
 """`pv generate`: render each contract's executable falsifiers into one readable pytest module.
 
-Pure text generation: kinds are pv-side templates (falsifiers/kinds), so nothing here imports the
-project under contract. Output is deterministic — same contracts, same bytes — so `--check` can say
-exactly which generated files drifted.
+Pure text generation: a kind module renders text and imports no project code at import time, so
+nothing here imports the project under contract. Output is deterministic — same contracts, same
+bytes — so `--check` can say exactly which generated files drifted.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import tempfile
@@ -16,6 +15,9 @@ from pathlib import Path
 
 from pv.dialects import FOREIGN, detect_dialect
 from pv.errors import PvError, UsageError
+from pv.kinds import KindConfigError, KindRegistry
+from pv.kinds import alias as kind_alias
+from pv.kinds import render as render_kind
 from pv.loader import LoadFailure, load_document
 from pv.paths import expand_patterns
 
@@ -148,13 +150,12 @@ def _check_target(fid: str, target: str, target_packages: tuple[str, ...]) -> No
 
 
 def render_contract(
-    contract: Contract, *, kinds_package: str, target_packages: tuple[str, ...]
+    contract: Contract, *, kinds: KindRegistry, target_packages: tuple[str, ...]
 ) -> tuple[str, tuple]:
-    registry = importlib.import_module(kinds_package)
     doc = contract.doc
     source = contract.source or contract.path.as_posix()
     tests: list[str] = []
-    aliases: set[str] = set()
+    imported: dict[str, str] = {}  # alias -> module
     ids: list[str] = []
     falsifiers = doc.get("falsifiers") or []
     if not isinstance(falsifiers, list) or not all(isinstance(f, dict) for f in falsifiers):
@@ -173,15 +174,15 @@ def render_contract(
             raise GenerateError(f"{source}: {fid}: `kind` and `target` must be strings.")
         _check_target(fid, f["target"], target_packages)
         try:
-            kind = registry.get_kind(f["kind"])
-            tests.append(kind.render(f, doc))
+            kind = kinds.load(f["kind"])
+            tests.append(render_kind(kind, f, doc))
         except (LookupError, ValueError) as exc:
             raise GenerateError(f"{source}: {exc}") from exc
         except (TypeError, AttributeError) as exc:  # params / examples of the wrong shape
             raise GenerateError(
                 f"{source}: {fid}: malformed falsifier ({exc}). Run `pv validate {source}`."
             ) from exc
-        aliases.add(kind.__name__.rsplit(".", 1)[-1])
+        imported[kind_alias(kind.NAME)] = kind.__name__
         ids.append(fid)
     summary = " ".join(str(doc.get("summary", "")).split())
     version = " ".join(str(doc.get("version", "?")).split())  # one comment line, whatever it holds
@@ -203,30 +204,50 @@ def render_contract(
     elif "@settings(" in body:
         imports.append("from hypothesis import settings")
     imports.append("")
-    imports.extend(f"from {kinds_package} import {a}" for a in sorted(aliases))
-    imports.append("from falsifiers.runtime import resolve")
+    imports.extend(_import_line(a, m) for a, m in sorted(imported.items()))
+    imports.append("from pv.runtime import resolve")
     imports.append("")
     out = "\n".join([*head, *imports, "", ""]) + "\n\n".join(t + "\n" for t in tests).rstrip("\n") + "\n"
     return out.replace("\n\n\n\n", "\n\n\n"), tuple(ids)
+
+
+def _import_line(alias: str, module: str) -> str:
+    """Each kind from its own module, bound to its snake-case name."""
+    package, _, last = module.rpartition(".")
+    if not package:
+        return f"import {module}" if last == alias else f"import {module} as {alias}"
+    return f"from {package} import {last}" + ("" if last == alias else f" as {alias}")
+
+
+def kind_registry(config=None, root: Path | None = None) -> KindRegistry:
+    """The kinds a project sees: built-ins plus its own (a GenerateError when misconfigured)."""
+    from pv.config import load_config
+
+    try:
+        cfg = config if config is not None else load_config(root)
+        return KindRegistry.for_config(cfg)
+    except KindConfigError as exc:
+        raise GenerateError(str(exc)) from exc
 
 
 def render_all(
     paths,
     out_dir: Path,
     *,
-    kinds_package: str = "falsifiers.kinds",
+    kinds: KindRegistry | None = None,
     target_packages: tuple[str, ...] = (),
     root: Path | None = None,
     foreign: list[Path] | None = None,
 ) -> list[GeneratedFile]:
     contracts = load_contracts(paths, root, foreign=foreign)
+    kinds = kinds if kinds is not None else kind_registry(root=root)
     files, seen = [], {}
     for c in contracts:
         name = module_filename(c.path)
         if name in seen:
             raise GenerateError(f"{c.path} and {seen[name]} both generate {name}; rename one contract file")
         seen[name] = c.path
-        src, ids = render_contract(c, kinds_package=kinds_package, target_packages=target_packages)
+        src, ids = render_contract(c, kinds=kinds, target_packages=target_packages)
         files.append(GeneratedFile(contract=c, path=Path(out_dir) / name, source=src, falsifiers=ids))
     return files
 
@@ -277,7 +298,7 @@ def generate(
     out_dir,
     *,
     check: bool = False,
-    kinds_package: str = "falsifiers.kinds",
+    kinds: KindRegistry | None = None,
     target_packages: tuple[str, ...] = (),
     root: Path | None = None,
 ) -> GenerateResult:
@@ -287,7 +308,7 @@ def generate(
     files = render_all(
         paths,
         out_dir,
-        kinds_package=kinds_package,
+        kinds=kinds,
         target_packages=target_packages,
         root=root,
         foreign=foreign,

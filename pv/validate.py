@@ -215,7 +215,7 @@ def validate_paths(
 def _report_key(config: PvConfig, files: list[str], sources: list) -> str:
     """Everything a run's report depends on inside the contracts: config and (path, content)."""
     h = hashlib.sha256()
-    settings = [str(config.root), config.target_packages, config.kinds_package, config.tests_root]
+    settings = [str(config.root), config.target_packages, config.kind_entries, config.tests_root]
     h.update(json.dumps([*settings, config.max_bytes]).encode())
     for name, src in zip(files, sources, strict=True):
         # A file that could not be read: its finding (which says why) stands in for its content.
@@ -237,11 +237,13 @@ def _file_fingerprint(path: str) -> str:
 
 
 def _kinds_fingerprint(config: PvConfig) -> list:
+    """The kind names the unknown-kind check sees (reading NAME lines is cheap: no import)."""
+    from pv.kinds import KindConfigError, KindRegistry
+
     try:
-        with os.scandir(config.kinds_dir) as it:
-            return sorted([e.name, e.is_file()] for e in it if e.name.endswith(".py"))
-    except OSError as exc:
-        return [f"error:{exc.errno}"]
+        return [[r.name, r.module] for r in KindRegistry.for_config(config).refs()]
+    except KindConfigError as exc:
+        return [f"error:{exc}"]
 
 
 def _external_inputs(index: ContractIndex, config: PvConfig) -> list[str]:

@@ -5,9 +5,9 @@ import pytest
 from hypothesis import example, given
 
 from falsifiers.kinds import cli_routing
-from falsifiers.kinds import constant_matches
-from falsifiers.kinds import raises
-from falsifiers.runtime import resolve
+from pv.kinds import constant_matches
+from pv.kinds import raises
+from pv.runtime import resolve
 
 
 @pytest.mark.falsifier("FALSIFY-CLI-ROUTING")

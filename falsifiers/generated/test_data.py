@@ -4,9 +4,9 @@
 import pytest
 from hypothesis import given, settings
 
-from falsifiers.kinds import constant_matches
+from pv.kinds import constant_matches
 from falsifiers.kinds import dataset_integrity
-from falsifiers.runtime import resolve
+from pv.runtime import resolve
 
 
 @pytest.mark.falsifier("FALSIFY-DATA-SPLIT")

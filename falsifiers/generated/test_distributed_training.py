@@ -7,7 +7,7 @@ from hypothesis import example, given
 from falsifiers.kinds import ddp_disjoint
 from falsifiers.kinds import ddp_equivalence
 from falsifiers.kinds import ddp_single_writer
-from falsifiers.runtime import resolve
+from pv.runtime import resolve
 
 
 @pytest.mark.falsifier("FALSIFY-DDP-EQUIVALENT")

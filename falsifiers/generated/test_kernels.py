@@ -4,9 +4,9 @@
 import pytest
 from hypothesis import example, given
 
-from falsifiers.kinds import equivalence
-from falsifiers.kinds import kernel_property
-from falsifiers.runtime import resolve
+from pv.kinds import equivalence
+from pv.kinds import kernel_property
+from pv.runtime import resolve
 
 
 @pytest.mark.falsifier("FALSIFY-KERN-SOFTMAX-SIMPLEX")

@@ -4,10 +4,10 @@
 import pytest
 from hypothesis import example, given, settings
 
-from falsifiers.kinds import constant_matches
+from pv.kinds import constant_matches
 from falsifiers.kinds import model_property
-from falsifiers.kinds import preflight_rejection
-from falsifiers.runtime import resolve
+from pv.kinds import preflight_rejection
+from pv.runtime import resolve
 
 
 @pytest.mark.falsifier("FALSIFY-MODEL-VOCAB-PREFLIGHT")

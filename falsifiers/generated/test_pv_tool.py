@@ -5,7 +5,7 @@ import pytest
 from hypothesis import example, given, settings
 
 from falsifiers.kinds import validator_robustness
-from falsifiers.runtime import resolve
+from pv.runtime import resolve
 
 
 @pytest.mark.falsifier("FALSIFY-PV-UNKNOWN-KEY")

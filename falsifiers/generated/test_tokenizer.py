@@ -4,9 +4,9 @@
 import pytest
 from hypothesis import example, given, settings
 
-from falsifiers.kinds import constant_matches
+from pv.kinds import constant_matches
 from falsifiers.kinds import round_trip
-from falsifiers.runtime import resolve
+from pv.runtime import resolve
 
 
 @pytest.mark.falsifier("FALSIFY-TOK-ROUND-TRIP")

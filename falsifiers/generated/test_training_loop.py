@@ -4,17 +4,17 @@
 import pytest
 from hypothesis import example, given, settings
 
-from falsifiers.kinds import constant_matches
-from falsifiers.kinds import convergence_verdict
+from pv.kinds import constant_matches
+from pv.kinds import convergence_verdict
 from falsifiers.kinds import determinism
 from falsifiers.kinds import heldout_isolation
-from falsifiers.kinds import loss_guard
+from pv.kinds import loss_guard
 from falsifiers.kinds import nonfinite_stop
-from falsifiers.kinds import preflight_rejection
+from pv.kinds import preflight_rejection
 from falsifiers.kinds import record_schema
 from falsifiers.kinds import run_artifacts
 from falsifiers.kinds import stream_exhaustion
-from falsifiers.runtime import resolve
+from pv.runtime import resolve
 
 
 @pytest.mark.falsifier("FALSIFY-TRAIN-METRICS")

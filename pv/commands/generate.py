@@ -27,6 +27,7 @@ def generate(paths: tuple[str, ...], out_dir: str | None, check: bool) -> None:
     """
     from pv.config import load_config
     from pv.generate import generate as run_generate
+    from pv.generate import kind_registry
 
     config = load_config()
     patterns = list(paths) or [os.path.relpath(config.path(p)) for p in config.contracts]
@@ -35,7 +36,7 @@ def generate(paths: tuple[str, ...], out_dir: str | None, check: bool) -> None:
         patterns,
         out,
         check=check,
-        kinds_package=config.kinds_package,
+        kinds=kind_registry(config),
         target_packages=config.target_packages,
         root=config.root,  # headers name the contract relative to the project root, from any cwd
     )

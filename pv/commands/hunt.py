@@ -99,14 +99,14 @@ def _report_failure(f, config, *, pin: bool) -> None:
 
 def _regenerate(config) -> None:
     from pv.errors import PvError
-    from pv.generate import generate
+    from pv.generate import generate, kind_registry
 
     patterns = [os.path.relpath(config.path(p)) for p in config.contracts]
     try:
         res = generate(
             patterns,
             os.path.relpath(config.path(config.generated_dir)),
-            kinds_package=config.kinds_package,
+            kinds=kind_registry(config),
             target_packages=config.target_packages,
             root=config.root,
         )

@@ -2,11 +2,13 @@
 ship-blocking gates backed by something executable.
 
 API: attackers(index) -> {INV id: [falsifier Definition]}; inert_contract_ids(index) -> list[str].
-Kinds are checked by looking for <root>/<kinds package as dirs>/<kind>.py, never by importing.
+Kinds are checked against pv.kinds.KindRegistry (built-ins, [tool.pv].kinds, entry points), which
+reads kind names from the source files and entry-point metadata, never by importing project code.
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 
 from pv.findings import Finding, Severity
@@ -87,14 +89,15 @@ UNKNOWN_KIND = register(
         "PV505",
         "unknown-falsifier-kind",
         E,
-        "A falsifier's `kind` is not a module of the configured kinds package.",
+        "A falsifier's `kind` is neither a built-in kind nor one of the project's kinds.",
         doc(
-            "Looks for <kinds package dir>/<kind with - as _>.py (no import).",
+            "Looks the name up among pv's built-in kinds, the modules of [tool.pv].kinds and the "
+            "`pv.kinds` entry points, reading each module's NAME without importing it.",
             "An unknown kind cannot be generated into a test; the falsifier never runs.",
             "kind: roundtrip",
-            "kind: round-trip   # falsifiers/kinds/round_trip.py",
+            "kind: round-trip",
         ),
-        "Use an existing kind (see the kinds package), or write the kind module.",
+        "Use a known kind (`pv kinds` lists them), or write the kind module and list it in [tool.pv].kinds.",
     )
 )
 INERT = register(
@@ -202,10 +205,15 @@ def _in_packages(target: str, packages: tuple[str, ...]) -> bool:
 
 @index_check(TARGET_OUTSIDE, UNKNOWN_KIND)
 def check_target_and_kind(index: ContractIndex, ctx: CheckContext) -> Iterator[Finding]:
+    from pv.kinds import KindConfigError, KindRegistry
+
     packages = ctx.config.target_packages
-    kinds_dir = ctx.config.kinds_dir
-    check_kinds = kinds_dir.is_dir()
-    kind_exists: dict[str, bool] = {}  # no kinds package in this project: nothing to check against
+    try:
+        known = KindRegistry.for_config(ctx.config).names()
+    except KindConfigError as exc:
+        from pv.errors import ConfigError
+
+        raise ConfigError(f"{ctx.config.pyproject or ctx.config.root}: {exc}") from exc
     for d in index.docs:
         for i, f in index.items(d, "falsifiers"):
             target, kind = f.get("target"), f.get("kind")
@@ -215,18 +223,11 @@ def check_target_and_kind(index: ContractIndex, ctx: CheckContext) -> Iterator[F
                     d.locate(("falsifiers", i, "target")),
                     contract_id=d.contract_id,
                 )
-            if check_kinds and isinstance(kind, str) and kind:
-                module = kind.replace("-", "_") + ".py"
-                if module not in kind_exists:
-                    kind_exists[module] = (kinds_dir / module).is_file()
-                if not kind_exists[module]:
-                    known = sorted(
-                        p.stem.replace("_", "-") for p in kinds_dir.glob("*.py") if not p.name.startswith("_")
-                    )
-                    yield UNKNOWN_KIND.finding(
-                        f"kind {kind!r} has no module {ctx.config.kinds_package}."
-                        f"{module[:-3]} ({kinds_dir / module} not found); known kinds: "
-                        f"{', '.join(known) or 'none'}",
-                        d.locate(("falsifiers", i, "kind")),
-                        contract_id=d.contract_id,
-                    )
+            if isinstance(kind, str) and kind and kind not in known:
+                close = difflib.get_close_matches(kind, known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                yield UNKNOWN_KIND.finding(
+                    f"unknown kind {kind!r}{hint} known kinds: {', '.join(known)}",
+                    d.locate(("falsifiers", i, "kind")),
+                    contract_id=d.contract_id,
+                )

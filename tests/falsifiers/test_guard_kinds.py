@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from falsifiers.kinds import convergence_verdict, loss_guard, preflight_rejection, raises
+from pv.kinds import convergence_verdict, loss_guard, preflight_rejection, raises
 from tests.falsifiers.conftest import search
 
 

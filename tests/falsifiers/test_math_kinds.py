@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from falsifiers.kinds import constant_matches, determinism, equivalence, kernel_property
+from falsifiers.kinds import determinism
+from pv.kinds import constant_matches, equivalence, kernel_property
 from tests.falsifiers.conftest import search
 
 torch.set_num_threads(1)

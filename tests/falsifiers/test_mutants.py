@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.mutants.catalog import MUTANTS, resolves
-from falsifiers.kinds import loss_guard
+from pv.kinds import loss_guard
 
 
 def test_catalog_is_well_formed() -> None:

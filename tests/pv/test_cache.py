@@ -92,7 +92,7 @@ def test_kind_module_added_and_removed_is_seen(good_tree: Path) -> None:
     )
     missing = run(good_tree)
     assert rule_ids(missing) == [UNKNOWN_KIND.id]
-    (good_tree / "kinds" / "fresh_kind.py").write_text('"""A new kind."""\n')
+    (good_tree / "kinds" / "fresh_kind.py").write_text('"""A new kind."""\nNAME = "fresh-kind"\n')
     added = run(good_tree)
     assert not added.extra["report_cached"] and rule_ids(added) == []
     (good_tree / "kinds" / "round_trip.py").unlink()

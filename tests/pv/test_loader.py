@@ -96,7 +96,7 @@ def test_config_reads_tool_pv(tmp_path: Path) -> None:
     cfg = load_config(sub)
     assert cfg.root == tmp_path.resolve()
     assert cfg.contracts == ("c",) and cfg.target_packages == ("pkg",) and cfg.max_bytes == 10
-    assert cfg.kinds_dir == tmp_path.resolve() / "a" / "b"
+    assert cfg.kind_entries == ("a.b",)
     assert cfg.tests_root == "." and cfg.generated_dir == "falsifiers/generated"
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from pv.config import load_config
 from pv.dialects import check_foreign
+from pv.errors import ConfigError
 from pv.findings import Finding, Severity
 from pv.loader import load_bytes
 from pv.rules.registry import BUILTIN_MODULES, Rule, all_rules, get_rule
@@ -173,11 +174,18 @@ def test_evidence_class_method_checked(good_tree: Path) -> None:
     assert "class TestIds has no 'test_missing'" in f.message
 
 
-def test_kind_check_skipped_without_kinds_dir(good_tree: Path) -> None:
-    CASES["PV505"](good_tree)
+def test_missing_kinds_package_is_a_config_error(good_tree: Path) -> None:
     (good_tree / "kinds" / "round_trip.py").unlink()
     (good_tree / "kinds").rmdir()
-    assert not [f for f in _validate(good_tree) if f.rule_id == "PV505"]
+    with pytest.raises(ConfigError, match=r"\[tool.pv\].kinds entry 'kinds' is neither a package"):
+        _validate(good_tree)
+
+
+def test_unknown_kind_suggests_the_close_name(good_tree: Path) -> None:
+    tok = good_tree / "contracts" / "tokenizer.yaml"
+    tok.write_text(tok.read_text().replace("kind: round-trip", "kind: round-trp", 1))
+    (f,) = [f for f in _validate(good_tree) if f.rule_id == "PV505"]
+    assert "did you mean 'round-trip'?" in f.message and "constant-matches" in f.message
 
 
 def test_warnings_are_warnings(good_tree: Path) -> None:

@@ -8,7 +8,6 @@ The target names the object (module:NAME); `path` walks into it by dict key or a
 from __future__ import annotations
 
 import math
-import sys
 
 NAME = "constant-matches"
 SUMMARY = "a code constant equals the contract's pinned value (after an optional key/attribute path)"
@@ -53,9 +52,3 @@ def check(target, expected, path=None, call=None, rel_tol=1e-12):
         assert math.isclose(actual, expected, rel_tol=rel_tol, abs_tol=0.0 if rel_tol else 0), (
             f"code {where} = {actual!r}, contract pins {expected!r}"
         )
-
-
-def render(falsifier, contract):
-    from falsifiers.kinds._render import render_test
-
-    return render_test(falsifier, sys.modules[__name__], contract)

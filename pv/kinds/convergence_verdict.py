@@ -6,8 +6,6 @@ when it stopped early; no evaluation at all is never OK.
 
 from __future__ import annotations
 
-import sys
-
 from hypothesis import strategies as st
 
 NAME = "convergence-verdict"
@@ -39,9 +37,3 @@ def check(target, trace, target_loss, completed):
     assert got == want, (
         f"val losses {trace}, target {target_loss}, completed={completed}: got {got}, want {want}"
     )
-
-
-def render(falsifier, contract):
-    from falsifiers.kinds._render import render_test
-
-    return render_test(falsifier, sys.modules[__name__], contract)

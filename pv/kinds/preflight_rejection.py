@@ -7,8 +7,6 @@ planned > corpus without cycling. A refusal must carry status PREFLIGHT; an acce
 
 from __future__ import annotations
 
-import sys
-
 from hypothesis import strategies as st
 
 NAME = "preflight-rejection"
@@ -55,9 +53,3 @@ def check(target, sizes, guard):
     )
     if refused:
         assert status == "PREFLIGHT", f"{guard} preflight refused {sizes} with {status}, not PREFLIGHT"
-
-
-def render(falsifier, contract):
-    from falsifiers.kinds._render import render_test
-
-    return render_test(falsifier, sys.modules[__name__], contract)

@@ -10,8 +10,6 @@ References (param `reference`), all written here in float64 or taken from torch 
 
 from __future__ import annotations
 
-import sys
-
 from hypothesis import strategies as st
 
 NAME = "equivalence"
@@ -83,9 +81,3 @@ def check(target, seed, reference, atol=1e-5, rtol=1e-4):
     assert torch.allclose(got.float(), want.float(), atol=atol, rtol=rtol), (
         f"{reference}: max |target − reference| = {err:.3g} exceeds atol {atol} / rtol {rtol} (seed {seed})"
     )
-
-
-def render(falsifier, contract):
-    from falsifiers.kinds._render import render_test
-
-    return render_test(falsifier, sys.modules[__name__], contract)

@@ -9,7 +9,6 @@ rule `step-finite` instead feeds each value as a step loss and as a grad norm to
 from __future__ import annotations
 
 import math
-import sys
 
 from hypothesis import strategies as st
 
@@ -98,9 +97,3 @@ def check(target, trace, rule, mode="from-scratch", vocab_size=512, factor=2.0, 
         f"val-loss trace {trace} ({mode}, vocab {vocab_size}): guard stopped at {got}, "
         f"the contract rule stops at {want} (None = never)"
     )
-
-
-def render(falsifier, contract):
-    from falsifiers.kinds._render import render_test
-
-    return render_test(falsifier, sys.modules[__name__], contract)

@@ -7,8 +7,6 @@ names a condition under which the call legitimately succeeds, and the test is sk
 
 from __future__ import annotations
 
-import sys
-
 NAME = "raises"
 SUMMARY = "target(*args, **kwargs) raises with the expected status label"
 PARAMS = {
@@ -45,9 +43,3 @@ def check(target, status, args=(), kwargs=None, unless=None):
         assert got == status, f"raised {type(exc).__name__} with status {got}, want {status}: {exc}"
         return
     raise AssertionError(f"call with {args} {kwargs or {}} returned {result!r} instead of raising {status}")
-
-
-def render(falsifier, contract):
-    from falsifiers.kinds._render import render_test
-
-    return render_test(falsifier, sys.modules[__name__], contract)

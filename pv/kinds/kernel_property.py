@@ -14,7 +14,6 @@ Targets: the kernel function; for rope-* the target is apply_rope and `cache` na
 from __future__ import annotations
 
 import math
-import sys
 
 from hypothesis import strategies as st
 
@@ -72,7 +71,7 @@ def check(target, seed, scale, property, cache=None, atol=1e-5):
             "rms_norm(a·x) != rms_norm(x)"
         )
     elif property.startswith("rope-"):
-        from falsifiers.runtime import resolve
+        from pv.runtime import resolve
 
         build = resolve(cache)
         d, t = 8, 6
@@ -108,9 +107,3 @@ def check(target, seed, scale, property, cache=None, atol=1e-5):
         )
     else:
         raise ValueError(f"unknown kernel property {property!r}")
-
-
-def render(falsifier, contract):
-    from falsifiers.kinds._render import render_test
-
-    return render_test(falsifier, sys.modules[__name__], contract)

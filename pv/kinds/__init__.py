@@ -1,0 +1,216 @@
+"""Falsifier kinds: pv's built-ins (the modules of this package) plus a project's own.
+
+A kind is a module that follows `pv.kinds.api.Kind`. Kinds come from three places, merged into one
+registry; a name defined twice is an error, never a silent override:
+
+1. built-ins: every module of this package whose name does not start with `_`;
+2. project kinds: the packages or single modules listed in `[tool.pv].kinds` (the older
+   `kinds_package` key counts as one more entry), found on disk from the project root;
+3. installed plugins: the `pv.kinds` entry-point group (entry point name = kind name, value = module).
+
+Discovery never imports a kind module: names come from each module's `NAME = "..."` line (read with
+`ast`) or from the entry point, so `pv validate` can tell a misspelled kind without running project
+code. `KindRegistry.load(name)` imports the one module a generated test needs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.machinery
+import importlib.metadata
+import re
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+BUILTIN_PACKAGE = __name__
+ENTRY_POINT_GROUP = "pv.kinds"
+REQUIRED = ("NAME", "SUMMARY", "PARAMS", "ARGS", "check")
+
+
+class UnknownKindError(LookupError):
+    pass
+
+
+class KindConfigError(ValueError):
+    """A `[tool.pv].kinds` entry that cannot be found, or two kinds with one name."""
+
+
+@dataclass(frozen=True)
+class KindRef:
+    """Where a kind lives, known without importing it."""
+
+    name: str  # the kebab name contracts write in `kind:`
+    module: str  # dotted module path that defines it
+    origin: str  # "built-in" | "project" | "entry point (<distribution>)"
+    path: Path | None = None  # its source file, when found on disk
+
+
+def alias(name: str) -> str:
+    """The identifier generated code binds a kind module to: the kind name in snake case."""
+    return name.replace("-", "_").replace(".", "_")
+
+
+# A top-level `NAME = "kebab-name"` line (optionally annotated `NAME: str = ...`). Read with a pattern,
+# not `ast`: discovery must stay cheap and thread-safe (CPython 3.11's AST constructor is not, under
+# concurrent `pv validate` runs in one process).
+_NAME_LINE = re.compile(
+    r"""^NAME\s*(?::\s*str\s*)?=\s*(["'])([A-Za-z0-9][A-Za-z0-9._-]*)\1\s*(?:#.*)?$""", re.M
+)
+
+
+def _declared_name(path: Path) -> str | None:
+    """The module's top-level `NAME = "..."`, read without importing it."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    match = _NAME_LINE.search(text)
+    return match.group(2) if match else None
+
+
+def _modules_in(directory: Path, package: str) -> Iterable[tuple[str, Path]]:
+    for path in sorted(directory.glob("*.py")):
+        if not path.name.startswith("_"):
+            yield f"{package}.{path.stem}", path
+
+
+def _refs_from_files(entries: Iterable[tuple[str, Path]], origin: str) -> list[KindRef]:
+    """Modules that declare a NAME are kinds; the others (helpers, `api`) are not."""
+    refs = []
+    for module, path in entries:
+        name = _declared_name(path)
+        if name is not None:
+            refs.append(KindRef(name=name, module=module, origin=origin, path=path))
+    return refs
+
+
+def _locate(dotted: str, search: list[Path]) -> Path | None:
+    """The file or package directory of `dotted`, found on disk (no import): first under the given
+    roots as a plain path, then through the import system's path finder for the top-level package."""
+    parts = dotted.split(".")
+    for base in search:
+        candidate = base.joinpath(*parts)
+        if candidate.is_dir():
+            return candidate
+        if candidate.with_suffix(".py").is_file():
+            return candidate.with_suffix(".py")
+    spec = importlib.machinery.PathFinder.find_spec(parts[0], [str(p) for p in search] + sys.path)
+    if spec is None:
+        return None
+    if spec.submodule_search_locations:
+        base = Path(next(iter(spec.submodule_search_locations)))
+    elif spec.origin and len(parts) == 1:
+        return Path(spec.origin)
+    else:
+        return None
+    candidate = base.joinpath(*parts[1:])
+    if candidate.is_dir():
+        return candidate
+    if candidate.with_suffix(".py").is_file():
+        return candidate.with_suffix(".py")
+    return None
+
+
+def builtin_refs() -> list[KindRef]:
+    return _refs_from_files(_modules_in(Path(__file__).parent, BUILTIN_PACKAGE), "built-in")
+
+
+def project_refs(entries: Iterable[str], root: Path) -> list[KindRef]:
+    refs: list[KindRef] = []
+    for dotted in entries:
+        if not dotted or any(not p.isidentifier() for p in dotted.split(".")):
+            raise KindConfigError(f"[tool.pv].kinds entry {dotted!r} is not a dotted module path")
+        where = _locate(dotted, [root])
+        if where is None:
+            raise KindConfigError(
+                f"[tool.pv].kinds entry {dotted!r} is neither a package nor a module under {root} "
+                "nor importable; fix the entry or create the module"
+            )
+        if where.is_dir():
+            refs += _refs_from_files(_modules_in(where, dotted), "project")
+        else:
+            refs += _refs_from_files([(dotted, where)], "project")
+    return refs
+
+
+def entry_point_refs() -> list[KindRef]:
+    refs = []
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(getattr(ep, "dist", None), "name", None) or "?"
+        module = ep.value.partition(":")[0].strip()
+        refs.append(KindRef(name=ep.name, module=module, origin=f"entry point ({dist})"))
+    return refs
+
+
+class KindRegistry:
+    """Every kind a project can use, by name."""
+
+    def __init__(self, refs: Iterable[KindRef]) -> None:
+        self._refs: dict[str, KindRef] = {}
+        for ref in refs:
+            other = self._refs.get(ref.name)
+            if other is not None and other.module != ref.module:
+                raise KindConfigError(
+                    f"kind {ref.name!r} is defined twice: {other.module} ({other.origin}) and "
+                    f"{ref.module} ({ref.origin}); rename one (its NAME) so contracts can tell them apart"
+                )
+            self._refs[ref.name] = ref
+
+    @classmethod
+    def for_config(cls, config) -> KindRegistry:
+        """Built-ins, the project's `[tool.pv].kinds` (and `kinds_package`), and entry points."""
+        entries = config.kind_entries
+        return cls([*builtin_refs(), *project_refs(entries, Path(config.root)), *entry_point_refs()])
+
+    @classmethod
+    def builtin(cls) -> KindRegistry:
+        return cls(builtin_refs())
+
+    def names(self) -> list[str]:
+        return sorted(self._refs)
+
+    def refs(self) -> list[KindRef]:
+        return [self._refs[n] for n in self.names()]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._refs
+
+    def ref(self, name: str) -> KindRef:
+        try:
+            return self._refs[name]
+        except KeyError:
+            raise UnknownKindError(
+                f"unknown falsifier kind {name!r}; known kinds: {', '.join(self.names())}"
+            ) from None
+
+    def load(self, name: str) -> ModuleType:
+        """Import the kind's module and check it has what generation and the runtime need."""
+        ref = self.ref(name)
+        try:
+            mod = importlib.import_module(ref.module)
+        except ImportError as exc:
+            raise UnknownKindError(f"kind {name!r}: cannot import {ref.module} ({exc})") from exc
+        missing = [attr for attr in REQUIRED if not hasattr(mod, attr)]
+        if missing:
+            raise UnknownKindError(
+                f"kind module {ref.module} is not a kind: it lacks {', '.join(missing)} "
+                "(see pv.kinds.api.Kind)"
+            )
+        if name != mod.NAME:
+            raise UnknownKindError(
+                f"kind module {ref.module} declares NAME {mod.NAME!r}, registered as {name!r}"
+            )
+        return mod
+
+
+def render(kind: ModuleType, falsifier: dict, contract: dict) -> str:
+    """The kind's own `render`, or the standard test shape (`pv.kinds._render.render_test`)."""
+    own = getattr(kind, "render", None)
+    if own is not None:
+        return own(falsifier, contract)
+    from pv.kinds._render import render_test
+
+    return render_test(falsifier, kind, contract)
