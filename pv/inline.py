@@ -122,7 +122,9 @@ def scan(text: str) -> Scan:
             word = body.split()[0] if body.split() else ""
             problems.append(
                 Problem(
-                    line, col, f"`# pv: {word}` is not a pv directive; the one there is: `pv: ignore[RULE]`"
+                    line,
+                    col,
+                    f"`# pv: {word}` is not a pv directive; pv knows one: `# pv: ignore[RULE, ...]`",
                 )
             )
             continue

@@ -211,24 +211,25 @@ class RuleSelection:
 def with_overrides(
     config: PvConfig,
     *,
-    select: Sequence[str] = (),
-    ignore: Sequence[str] = (),
+    select: Sequence[str] | None = None,
+    ignore: Sequence[str] | None = None,
     extend_select: Sequence[str] = (),
     extend_ignore: Sequence[str] = (),
 ) -> PvConfig:
-    """CLI flags over [tool.pv]: --select/--ignore replace the config's list, --extend-* add to it.
+    """CLI flags over [tool.pv]: --select/--ignore replace the config's list (None: keep it; an
+    empty list clears it), --extend-* add to it.
 
     Raises SelectorError naming the flag for a selector that matches no rule."""
-    sel = check_selectors(select, what="--select")
-    ign = check_selectors(ignore, what="--ignore")
+    sel = check_selectors(select or (), what="--select")
+    ign = check_selectors(ignore or (), what="--ignore")
     ext_sel = check_selectors(extend_select, what="--extend-select")
     ext_ign = check_selectors(extend_ignore, what="--extend-ignore")
     check_ignorable(ign, what="--ignore")
     check_ignorable(ext_ign, what="--extend-ignore")
-    new_select = sel or config.select
+    new_select = sel if select is not None else config.select
     if ext_sel:
-        new_select = (*(new_select or ("ALL",)), *ext_sel)
-    new_ignore = (*(ign if ignore else config.ignore), *ext_ign)
+        new_select = (*(new_select if new_select is not None else ("ALL",)), *ext_sel)
+    new_ignore = (*(ign if ignore is not None else config.ignore), *ext_ign)
     return dataclasses.replace(
         config,
         select=tuple(dict.fromkeys(new_select)) if new_select is not None else None,
