@@ -33,7 +33,7 @@ from pathlib import PurePath
 from pv.config import PvConfig
 
 ALWAYS_ON_PREFIX = "PV0"
-_ID = re.compile(r"(?i)pv[0-9]{0,3}")
+_ID = re.compile(r"(?i)pv[0-9]*")
 
 
 class SelectorError(ValueError):
@@ -70,11 +70,22 @@ def resolve(selector: str) -> frozenset[str]:
     else:
         found = frozenset(rid for rid, r in rules.items() if r.name == s)  # type: ignore[attr-defined]
     if not found:
-        names = [*rules, *(r.name for r in rules.values())]  # type: ignore[attr-defined]
-        close = difflib.get_close_matches(s, names, n=3, cutoff=0.6)
-        hint = f" Did you mean {' or '.join(close)}?" if close else ""
-        raise SelectorError(f"{selector!r} matches no rule.{hint} `pv rules` lists them.")
+        raise SelectorError(f"{selector.strip()!r} matches no rule.{_hint(s, rules)} `pv rules` lists them.")
     return found
+
+
+def _hint(s: str, rules: dict[str, object]) -> str:
+    if _ID.fullmatch(s):  # PV599: name the family that exists
+        for n in range(len(s) - 1, 2, -1):
+            family = sorted(rid for rid in rules if rid.startswith(s[:n]))
+            if family:
+                shown = ", ".join(family) if len(family) <= 4 else f"{family[0]} … {family[-1]}"
+                return f" Rules starting with {s[:n]}: {shown}."
+        return ""
+    names = {r.name: r.name for r in rules.values()}  # type: ignore[attr-defined]
+    names |= {rid.lower(): rid for rid in rules}  # 'PV5O1' (a letter O) is close to pv501
+    close = difflib.get_close_matches(s.lower(), list(names), n=3, cutoff=0.6)
+    return f" Did you mean {' or '.join(names[c] for c in close)}?" if close else ""
 
 
 def check_selectors(values: Iterable[str], *, what: str, inline: bool = False) -> tuple[str, ...]:
@@ -89,7 +100,7 @@ def check_selectors(values: Iterable[str], *, what: str, inline: bool = False) -
         if inline and specificity(s) < 5:
             raise SelectorError(f"{what}: {value!r} is a prefix; name whole rules, e.g. PV501.")
         try:
-            resolve(s)
+            resolve(value)
         except SelectorError as exc:
             raise SelectorError(f"{what}: {exc}") from None
         out.append(s)
