@@ -14,6 +14,7 @@ never suppressed. Nothing is dropped: what is not reported is returned as Suppre
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 from pv.config import PvConfig
@@ -23,9 +24,15 @@ from pv.rules.suppression import INVALID_SUPPRESSION, UNUSED_SUPPRESSION
 from pv.selection import ALWAYS_ON_PREFIX, RuleSelection, SelectorError, check_selectors, resolve
 
 
+# Bytes-level pre-filter (as pv.inline's): most files hold no `# pv:` and are never decoded here.
+_MARK = re.compile(rb"#[ \t]*pv[ \t]*:", re.IGNORECASE)
+
+
 def _text(raw: bytes | str) -> str | None:
     if isinstance(raw, str):
         return raw
+    if not _MARK.search(raw):
+        return ""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -38,7 +45,7 @@ def _scan_all(texts: Mapping[str, bytes | str]) -> tuple[dict[str, Scan], list[F
     unreadable: list[Finding] = []
     for path, raw in texts.items():
         text = _text(raw)
-        if text is None:
+        if not text:
             continue
         try:
             found = scan(text)

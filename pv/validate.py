@@ -49,7 +49,6 @@ from pv.loader import LoadedDocument, LoadFailure, load_bytes, read_source
 from pv.paths import expand_patterns
 from pv.rules.coverage import inert_contract_ids
 from pv.rules.registry import CheckContext, document_checks, index_checks
-from pv.suppression import apply as apply_suppressions
 
 # Measured on the 2-core dev box (1,000 contracts, cold, fast schema path): serial 0.68-1.09 s,
 # 2 workers 0.58-1.23 s; no reliable win there, so auto-parallelism needs >= 4 cores and many files.
@@ -117,7 +116,10 @@ def _finish(
             if r.dialect != PV and r.doc is not None:
                 foreign.setdefault(r.dialect, []).append(r.doc)
     findings.extend(check_foreign_sets(foreign))
-    # Selection and inline suppressions: comments are read only from files that loaded.
+    # Selection and inline suppressions: comments are read only from files that loaded. Imported
+    # here: a run answered from the report cache never needs them.
+    from pv.suppression import apply as apply_suppressions
+
     texts = {r.doc.display: sources[r.doc.display] for r in results if r.doc and r.doc.display in sources}
     shown, suppressed = apply_suppressions(set(findings), config=ctx.config, texts=texts)
     extra = {**extra, "dialects": dict(sorted(dialects.items())), "loaded": index.docs, "index": index}
