@@ -23,7 +23,6 @@ from pv.inline import Directive, Scan, scan
 from pv.rules.suppression import INVALID_SUPPRESSION, UNUSED_SUPPRESSION
 from pv.selection import ALWAYS_ON_PREFIX, RuleSelection, SelectorError, check_selectors, resolve
 
-
 # Bytes-level pre-filter (as pv.inline's): most files hold no `# pv:` and are never decoded here.
 _MARK = re.compile(rb"#[ \t]*pv[ \t]*:", re.IGNORECASE)
 
