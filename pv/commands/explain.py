@@ -21,10 +21,16 @@ def how_to_suppress(rule) -> str:
             "## Suppressing it\nLoad rules cannot be suppressed: a file pv cannot load is not validated "
             "at all. Fix the file, or leave it out of [tool.pv].contracts."
         )
+    one = (
+        "One finding: not with a comment (this rule judges the suppression comments themselves); fix or "
+        "remove the comment."
+        if rule.id.startswith("PV8")
+        else f"One finding: `# pv: ignore[{rule.id}] why` at the end of the line pv reports, or on its own "
+        "line directly above it."
+    )
     return (
         "## Suppressing it\n"
-        f"One finding: `# pv: ignore[{rule.id}] why` at the end of the line pv reports, or on its own "
-        "line directly above it.\n"
+        f"{one}\n"
         f'Some files: `[tool.pv.per-file-ignores]` `"contracts/legacy/*.yaml" = ["{rule.id}"]` in '
         "pyproject.toml.\n"
         f'The project: `[tool.pv] ignore = ["{rule.id}"]`; one run: `pv validate --ignore {rule.id}`.\n'

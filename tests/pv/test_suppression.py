@@ -364,3 +364,25 @@ def test_changing_the_ignore_list_misses_the_report_cache(unattacked: Path) -> N
     assert hit.extra["report_cached"] and hit.suppressed == changed.suppressed and len(hit.suppressed) == 2
     edit(unattacked, "statement: Unattacked.}", "statement: Unattacked.}  # pv: ignore[PV501]")
     assert ids(cached_run().findings) == ["PV801"]  # the comment is in the content: a miss too
+
+
+# ---- pv rules / pv explain ----------------------------------------------------------------------------
+
+
+def test_rules_show_the_project_selection(good_tree: Path) -> None:
+    configure(good_tree, 'ignore = ["PV5", "PV9"]\n')
+    out = CliRunner().invoke(cli, ["rules"]).output
+    row = {line.split()[0]: line for line in out.splitlines()[1:-1]}
+    assert " on " in row["PV101"] and " always " in row["PV004"] and "off (ignore PV5)" in row["PV501"]
+    off = [rid for rid in row if rid.startswith(("PV5", "PV9"))]
+    assert all("off (ignore PV" in row[rid] for rid in off)
+    assert out.splitlines()[-1].startswith(f"{len(row)} rules, {len(row) - len(off)} selected ([tool.pv] in ")
+    rows = json.loads(CliRunner().invoke(cli, ["rules", "--format", "json"]).output)
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["PV501"]["selected"] is False and by_id["PV004"]["selection"] == "always"
+
+
+def test_explain_says_how_to_suppress() -> None:
+    out = CliRunner().invoke(cli, ["explain", "PV501"]).output
+    assert "`# pv: ignore[PV501] why`" in out and 'ignore = ["PV501"]' in out and "--show-suppressed" in out
+    assert "cannot be suppressed" in CliRunner().invoke(cli, ["explain", "yaml-syntax"]).output
