@@ -9,7 +9,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pv.cli import cli
 from pv.config import load_config
@@ -107,6 +110,32 @@ def test_scan_problems_and_fast_path() -> None:
     assert [p.line for p in got.problems] == [1, 2, 3]
     assert "blanket" in got.problems[0].message and "noqa" in got.problems[2].message
     assert scan("a: 1  # an ordinary comment\n") == scan("")
+
+
+_NOISE = st.builds(
+    lambda a, b: f"{a} # pv: ignore[PV502] {b}",  # a directive-looking comment inside the content
+    *[st.text(st.sampled_from(list("# pv:ignore[PV501],'\"\\ ab\n\t|>-")), max_size=30)] * 2,
+)
+
+
+@given(_NOISE, st.sampled_from(["double", "single", "block"]))
+def test_scan_never_reads_scalar_content_as_a_comment(noise: str, style: str) -> None:
+    """Whatever a string holds, written as a YAML scalar it yields no directive; a real trailing
+    comment after it is still found, on its line."""
+    if style == "double":
+        scalar = json.dumps(noise)
+    elif style == "single":
+        scalar = "'" + noise.replace("'", "''") + "'"
+    else:
+        if any(ch in noise for ch in "\t\r") or noise != noise.strip("\n "):
+            return  # block scalars keep tabs and edge whitespace literally; not this property's subject
+        scalar = "|\n" + "\n".join("  " + ln for ln in noise.split("\n"))
+    text = f"a: {scalar}\nb: 1  # pv: ignore[PV501]\n"
+    loaded = yaml.safe_load(text)
+    assert loaded["a"].rstrip("\n") == noise.rstrip("\n") or style != "block"
+    got = scan(text)
+    assert [(d.rules, d.target) for d in got.directives] == [(("PV501",), text.count("\n"))]
+    assert got.problems == ()
 
 
 def test_scan_directive_at_end_covers_nothing() -> None:
