@@ -1,4 +1,4 @@
-"""`trainer` command line: tokenizer train, data prepare, pretrain, qa.
+"""`trainer` command line: tokenizer train, data prepare, pretrain, qa, sample, export, report.
 
 The only trainer module that talks to the terminal. Every TrainerError becomes its message on stderr
 and its status's exit code (table in docs/trainer.md); a user error never shows a traceback.
@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
+from trainer.cli_config import merge_config_file
 from trainer.config import MODELS, TrainConfig
 from trainer.errors import DataError, GuardError, TrainerError
 from trainer.regimes import DEFAULT_MODE, REGIMES, resolve_hparams
@@ -40,8 +42,13 @@ def _call(fn: Callable[[], T]) -> T:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pv", prog_name="trainer", message="%(prog)s %(version)s")
 def main() -> None:
-    """Train a byte-level BPE tokenizer, prepare token shards, pretrain a small decoder, QA the run."""
+    """Train a byte-level BPE tokenizer, prepare token shards, pretrain a small decoder, QA the run,
+    then sample from it, export it for HF transformers, or write an HTML report.
+
+    Shell completion (bash): eval "$(_TRAINER_COMPLETE=bash_source trainer)"; zsh/fish in docs/trainer.md.
+    """
 
 
 @main.group()
@@ -79,9 +86,10 @@ def data() -> None:
 
 @data.command("prepare")
 @click.option("--corpus", required=True, help="'stdlib' or a folder of text files.")
-@click.option("--tokenizer", "tokenizer_dir", required=True, type=click.Path(file_okay=False))
+@click.option("--tokenizer", "tokenizer_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory from `trainer tokenizer train`.")  # fmt: skip
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Dataset directory.")
-@click.option("--max-files", type=click.IntRange(min=1), default=None)
+@click.option("--max-files", type=click.IntRange(min=1), default=None, help="Use at most N corpus files.")
 def data_prepare(corpus: str, tokenizer_dir: str, out: str, max_files: int | None) -> None:
     """Tokenize a corpus into train/val shards plus manifest.json."""
     _call(lambda: _data_prepare(corpus, tokenizer_dir, out, max_files))
@@ -127,24 +135,72 @@ _PATH = click.Path(file_okay=True, dir_okay=True)  # existence is checked in the
 
 
 @main.command()
-@click.option("--dataset", required=True, type=_PATH, help="Directory from `trainer data prepare`.")
-@click.option("--tokenizer", required=True, type=_PATH, help="Directory from `trainer tokenizer train`.")
-@click.option("--run-dir", required=True, type=_PATH, help="Where train.jsonl, ckpt/ and result.json go.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Option values from a TOML file or a run's config.json; flags given here override it.",
+)
+@click.option("--dataset", type=_PATH, help="Directory from `trainer data prepare` [required].")
+@click.option("--tokenizer", type=_PATH, help="Directory from `trainer tokenizer train` [required].")
+@click.option("--run-dir", type=_PATH, help="Where train.jsonl, ckpt/ and result.json go [required].")
 @click.option("--synthetic", is_flag=True, default=False, help="Scripted loss, no model compute (labelled).")
-@click.option("--mode", type=click.Choice(sorted(REGIMES)), default=DEFAULT_MODE, show_default=True,
-              help="Sets lr, warmup and target together; explicit flags win.")  # fmt: skip
+@click.option(
+    "--mode",
+    type=click.Choice(sorted(REGIMES)),
+    default=DEFAULT_MODE,
+    show_default=True,
+    help="Sets lr, warmup and target together; explicit flags win.",
+)
 @click.option("--lr", type=float, default=None, help="Peak learning rate [mode default].")
-@click.option("--warmup-steps", type=click.IntRange(min=0), default=None, help="[mode default]")
+@click.option(
+    "--warmup-steps",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Linear warmup steps before the cosine decay [mode default].",
+)
 @click.option(
     "--target-val-loss", type=float, default=None, help="OK needs this held-out loss [mode default]."
 )
 @click.option("--vocab-size", type=click.IntRange(min=2), default=None, help="Model vocab [tokenizer's].")
-@click.option("--num-steps", type=click.IntRange(min=1), default=200, show_default=True)
-@click.option("--steps-per-epoch", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
-@click.option("--seq-length", type=click.IntRange(min=1), default=128, show_default=True)
-@click.option("--model", type=click.Choice(MODELS), default="tiny", show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--num-steps",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Optimizer steps in the whole run (the exact budget).",
+)
+@click.option(
+    "--steps-per-epoch",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="Steps between evaluations and checkpoints.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Sequences per step (the global batch under torchrun).",
+)
+@click.option(
+    "--seq-length",
+    type=click.IntRange(min=1),
+    default=128,
+    show_default=True,
+    help="Tokens per sequence (the model's context length).",
+)
+@click.option(
+    "--model",
+    type=click.Choice(MODELS),
+    default="tiny",
+    show_default=True,
+    help="Shape preset (trainer/model.py PRESETS).",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seeds python, numpy, torch and the token stream."
+)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda[:N] or mps.")
 @click.option(
     "--allow-shard-cycle", is_flag=True, default=False, help="Repeat shards if the plan needs more."
@@ -162,19 +218,33 @@ _PATH = click.Path(file_okay=True, dir_okay=True)  # existence is checked in the
     "--compile", "compile", is_flag=True, default=False, help="torch.compile the training step (for CUDA)."
 )
 @click.option("--json", "as_json", is_flag=True, default=False, help="Print result.json on stdout.")
-def pretrain(as_json: bool, **params: Any) -> None:
+def pretrain(as_json: bool, config_file: str | None, **params: Any) -> None:
     """Pretrain a decoder on token shards (real compute unless --synthetic).
 
     Under `torchrun --nproc_per_node=N` (RANK/WORLD_SIZE/LOCAL_RANK set) it trains data-parallel:
     --batch-size is the global batch, each rank trains on batch_size / N rows (docs/distributed.md).
+
+    With --config FILE (TOML, or a run's config.json) the file gives the options' values; flags given on
+    the command line override it. Repeat a run: --config RUN/config.json --run-dir NEW.
     """
-    _pretrain(as_json, params)
+    _pretrain(as_json, params, config_file)
 
 
-def _pretrain(as_json: bool, params: dict[str, Any]) -> None:
+_NOT_GIVEN = (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+REQUIRED_RUN_OPTIONS = ("dataset", "tokenizer", "run_dir")
+
+
+def _pretrain(as_json: bool, params: dict[str, Any], config_file: str | None = None) -> None:
     from trainer.distributed import detect, finish, per_rank_batch, run_ddp
     from trainer.progress import make_reporter
 
+    if config_file is not None:  # the file fills every option the command line did not give
+        ctx = click.get_current_context()
+        given = {n for n in params if ctx.get_parameter_source(n) not in _NOT_GIVEN}
+        params = merge_config_file(config_file, ctx.command, params, given)
+    missing = [f"--{k.replace('_', '-')}" for k in REQUIRED_RUN_OPTIONS if not params.get(k)]
+    if missing:
+        raise click.UsageError(f"missing {', '.join(missing)} (give it as a flag or in the --config file)")
     try:
         cfg = resolve_pretrain_config(params)
         env = _call(detect)
@@ -196,8 +266,12 @@ def _pretrain(as_json: bool, params: dict[str, Any]) -> None:
             result = run_ddp(cfg, events=reporter, env=env, leave=False)
         except TrainerError:
             if writer:
+                reporter.close()
                 _print_result(cfg, as_json, before)
             raise
+        finally:
+            if reporter is not None:
+                reporter.close()  # the bar's last state stays on screen; the verdict goes below it
         if writer:
             _print_result(cfg, as_json, before)
         return result.status
@@ -259,3 +333,167 @@ def _qa(run_dir: str, as_json: bool) -> None:
         names = ", ".join(c.name for c in report.failed) or "no applicable checks"
         click.echo(f"qa failed: {names}", err=True)
         sys.exit(QA_FAILED_EXIT)
+
+
+_CHECKPOINT = click.option("--checkpoint", "which", default="best", show_default=True,
+                           help="best (lowest val loss), last, or an epoch number.")  # fmt: skip
+_TOKENIZER = click.option("--tokenizer", type=click.Path(file_okay=False), default=None,
+                          help="Tokenizer directory [the one the run's config.json names].")  # fmt: skip
+
+
+@main.command()
+@click.option(
+    "--run-dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Run directory of a real `trainer pretrain` (it needs a checkpoint).",
+)
+@click.option(
+    "--prompt",
+    "prompts",
+    multiple=True,
+    help="Text to continue; repeat for several. [empty: the start of a new document]",
+)
+@click.option(
+    "--num-samples", type=click.IntRange(min=1), default=1, show_default=True, help="Completions per prompt."
+)
+@click.option(
+    "--max-new-tokens",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="Stop after this many new tokens (or at end-of-text).",
+)
+@click.option(
+    "--temperature",
+    type=click.FloatRange(min=0),
+    default=0.8,
+    show_default=True,
+    help="Softmax temperature; 0 is greedy (argmax, no randomness).",
+)
+@click.option(
+    "--top-k",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="Sample among the k most likely tokens; 0 = all.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same samples.")
+@_CHECKPOINT
+@_TOKENIZER
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda[:N], mps or auto.")
+@click.option("--json", "as_json", is_flag=True, default=False, help="Print the samples as JSON.")
+def sample(run_dir: str, prompts: tuple[str, ...], as_json: bool, **opts: Any) -> None:  # fmt: skip
+    """Generate text from a run's checkpoint (deterministic for a seed)."""
+    _sample(run_dir, list(prompts) or [""], as_json, opts)
+
+
+def _sample(run_dir: str, prompts: list[str], as_json: bool, opts: dict[str, Any]) -> None:
+    from trainer.inference import load_trained, sample
+
+    trained = _call(lambda: load_trained(run_dir, opts["which"], tokenizer=opts["tokenizer"],
+                                         device=opts["device"]))  # fmt: skip
+    got = sample(trained, prompts, num_samples=opts["num_samples"], max_new_tokens=opts["max_new_tokens"],
+                 temperature=opts["temperature"], top_k=opts["top_k"] or None, seed=opts["seed"])  # fmt: skip
+    if as_json:
+        doc = {"run_dir": run_dir, "epoch": trained.epoch, "val_loss": trained.meta.get("val_loss"),
+               "seed": opts["seed"], "temperature": opts["temperature"],
+               "samples": [s.to_dict() for s in got]}  # fmt: skip
+        click.echo(json.dumps(doc, indent=2))
+        return
+    click.echo(f"{len(got)} sample(s) from {run_dir}, {trained.label}; temperature {opts['temperature']}, "
+               f"top-k {opts['top_k'] or 'off'}, seed {opts['seed']}", err=True)  # fmt: skip
+    for i, s in enumerate(got, 1):
+        click.echo(f"--- sample {i}: prompt {s.prompt!r}, {s.new_tokens} new tokens, stopped at {s.stopped}")
+        click.echo(s.prompt + s.completion)
+
+
+@main.command("export")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.argument("out", type=click.Path())
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["hf"]),
+    default="hf",
+    show_default=True,
+    help="hf: a folder for transformers' from_pretrained (LlamaForCausalLM + fast tokenizer).",
+)
+@_CHECKPOINT
+@_TOKENIZER
+@click.option("--force", is_flag=True, default=False, help="Replace an existing OUT (a previous export).")
+def export_cmd(run_dir: str, out: str, fmt: str, which: str, tokenizer: str | None, force: bool) -> None:
+    """Export a run's checkpoint to OUT, written atomically (HF transformers loads it locally)."""
+    _export(run_dir, out, which, tokenizer, force)
+
+
+def _export(run_dir: str, out: str, which: str, tokenizer: str | None, force: bool) -> None:
+    from trainer.export import export_hf
+
+    done = _call(lambda: export_hf(run_dir, out, which=which, tokenizer=tokenizer, force=force))
+    click.echo(f"exported epoch {done.epoch} (val_loss {done.val_loss:.4f}, {done.parameters:,} "
+               f"parameters) -> {out}")  # fmt: skip
+    click.echo(f"load it: transformers.AutoModelForCausalLM.from_pretrained({out!r})", err=True)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="HTML file to write [RUN_DIR/report.html].",
+)
+@click.option(
+    "--png",
+    "png",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="PNG of the loss curves [next to the HTML, same name with .png].",
+)
+@click.option("--no-png", is_flag=True, default=False, help="Write the HTML only.")
+@click.option(
+    "--samples",
+    "num_samples",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Sample completions from the best checkpoint (0 = none).",
+)
+@click.option(
+    "--max-new-tokens",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="Length of each sample.",
+)
+@click.option("--prompt", default="", help="Prompt of the samples [empty: a new document].")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the samples.")
+@_TOKENIZER
+def report(run_dir: str, output: str | None, png: str | None, no_png: bool, **opts: Any) -> None:
+    """Write a self-contained HTML report of a run (curves, verdict, qa, samples, config) and a PNG."""
+    _report(run_dir, output, None if no_png else (png or ""), opts)
+
+
+def _report(run_dir: str, output: str | None, png: str | None, opts: dict[str, Any]) -> None:
+    from trainer.report import build_report, render_html, render_png
+    from trainer.runlog import atomic_write_bytes, atomic_write_text
+
+    html_path = Path(output) if output else Path(run_dir) / "report.html"
+    png_path = None if png is None else Path(png) if png else html_path.with_suffix(".png")
+    rep = _call(lambda: build_report(run_dir, **opts))
+    html = render_html(rep)
+    image = _call(lambda: render_png(rep)) if png_path is not None else None
+
+    def write() -> None:
+        try:
+            atomic_write_text(html_path, html)
+            if png_path is not None and image is not None:
+                atomic_write_bytes(png_path, image)
+        except OSError as exc:
+            raise DataError(f"cannot write the report: {exc}", path=str(exc.filename or html_path)) from exc
+
+    _call(write)
+    click.echo(f"report -> {html_path}" + (f" (loss curves: {png_path})" if png_path else ""))
