@@ -1,7 +1,12 @@
 """Does the trainer learn? Train the `small` preset for --minutes on the stdlib corpus, then compare the
 held-out loss with the unigram entropy of the held-out tokens (ratio; goal <= 0.6).
 
-    .venv/bin/python bench/bench_learning.py --minutes 10
+With --against gpt2 it then gives a bare loop over a minimal GPT-2 of the same parameter count
+(bench/gpt2_ref.py; same data order, threads, AdamW settings and lr schedule shape) the wall time the
+trainer's whole run took (its evaluations and checkpoints included), evaluates it on the same held-out
+batches, and compares the final held-out losses (goal: trainer's <= the reference's).
+
+    .venv/bin/python bench/bench_learning.py --minutes 10 [--against gpt2]
 """
 
 from __future__ import annotations
@@ -14,11 +19,14 @@ import time
 from pathlib import Path
 
 import torch
+from gpt2_ref import bare_train, held_out_loss, make_gpt2
 from trainer_work import stdlib_dataset
 
 from trainer.config import TrainConfig
-from trainer.data import load_dataset
-from trainer.loop import run
+from trainer.data import TokenStream, load_dataset, val_batches
+from trainer.guards import resolve_device
+from trainer.loop import run, seed_everything
+from trainer.model import model_config
 from trainer.runlog import read_log
 
 
@@ -37,6 +45,31 @@ def measure_step_seconds(cfg: TrainConfig) -> float:
     return sum(r["wall_ms"] for r in steps) / len(steps) / 1e3
 
 
+def against_gpt2(cfg: TrainConfig, vocab: int, wall_budget: float) -> dict:
+    """Train the reference for `wall_budget` seconds in all (its final evaluation included)."""
+    device = resolve_device(cfg.device)
+    ds = load_dataset(cfg.dataset)
+    val = val_batches(ds.val_tokens, cfg.batch_size, cfg.seq_length, max_batches=cfg.eval_batches)
+    ours = model_config(cfg.model, vocab, cfg.seq_length)
+
+    def fresh() -> tuple[torch.nn.Module, TokenStream]:
+        seed_everything(cfg.seed)
+        stream = TokenStream(ds.train_tokens, cfg.batch_size, cfg.seq_length, seed=cfg.seed, allow_cycle=True)
+        return make_gpt2(ours, cfg.seed).to(device), stream
+
+    model, stream = fresh()  # probe: seconds per step and per evaluation on this machine, now
+    probe_s, _ = bare_train(model, iter(stream), cfg, device, 6, skip=2)
+    t0 = time.perf_counter()
+    held_out_loss(model, val, device)
+    eval_s = time.perf_counter() - t0
+    steps = max(10, int((wall_budget - eval_s) / (probe_s / 4)))
+    model, stream = fresh()
+    t0 = time.perf_counter()
+    bare_train(model, iter(stream), cfg, device, steps)
+    loss = held_out_loss(model, val, device)
+    return {"steps": steps, "wall_seconds": round(time.perf_counter() - t0, 1), "final_val_loss": loss}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=10.0)
@@ -49,7 +82,16 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--work", default=None, help="reuse tokenizer/ and data/ under this folder")
+    ap.add_argument(
+        "--against",
+        choices=["gpt2"],
+        default=None,
+        help="then train the reference for the same wall time and compare held-out losses",
+    )
+    ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads [torch's default]")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     work = Path(args.work or tempfile.mkdtemp(prefix="bench-learning-"))
     tok_dir, data_dir = stdlib_dataset(work, args.vocab_size, args.max_files)
@@ -65,18 +107,25 @@ def main() -> None:
     t0 = time.perf_counter()
     try:
         result = run(cfg)
-        status, val = result.status.label, result.best_val_loss
+        status, val, final = result.status.label, result.best_val_loss, result.final_val_loss
     except Exception as exc:  # report a guard's verdict too; it is a result of the benchmark
-        status, val = type(exc).__name__ + ": " + str(exc), None
+        status, val, final = type(exc).__name__ + ": " + str(exc), None, None
     wall = time.perf_counter() - t0
+    torch.use_deterministic_algorithms(False)  # the trainer's CPU setting; the reference runs without
     entropy = unigram_entropy(load_dataset(data_dir).val_tokens)
     report = {
         "model": args.model, "steps": steps, "seconds_per_step": round(per_step, 4),
         "wall_seconds": round(wall, 1),
         "status": status, "best_val_loss": val, "val_unigram_entropy": round(entropy, 4),
         "ratio": round(val / entropy, 4) if val is not None else None, "goal": "<= 0.6",
-        "run_dir": cfg.run_dir,
+        "final_val_loss": final, "threads": torch.get_num_threads(), "run_dir": cfg.run_dir,
     }  # fmt: skip
+    if args.against and final is not None:
+        vocab = json.loads((data_dir / "manifest.json").read_text())["tokenizer"]["vocab_size"]
+        ref = against_gpt2(cfg, vocab, wall)
+        report["gpt2"] = ref
+        report["final_val_loss_vs_gpt2"] = round(final - ref["final_val_loss"], 4)
+        report["goal_vs_gpt2"] = "trainer final_val_loss <= gpt2's (difference <= 0)"
     print(json.dumps(report, indent=2))
 
 

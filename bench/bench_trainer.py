@@ -1,7 +1,15 @@
-"""Throughput of `trainer pretrain` (drive_real, guards + logging included) vs a bare torch loop.
+"""Throughput of `trainer pretrain` (drive_real, every guard and the per-step log on) vs bare torch loops.
 
-Same model preset, data, batch shape, optimizer and number of steps; the bare loop has no guards, no
-per-step .item() sync, no logging. Reports tokens/s of both and the ratio (goal >= 0.95).
+Three sides, same data (one seeded token stream each), batch shape, threads, AdamW settings and lr
+schedule:
+  trainer    `trainer.loop.run`: preflights, id checks, finite guard, one JSON record per step.
+             Timed between its step records (an events hook stamps each one), so every per-step cost
+             of the loop counts; evaluation and checkpoints fall outside (one epoch, after the steps).
+  gpt2       a bare loop over a minimal GPT-2 of the same parameter count (bench/gpt2_ref.py): the
+             reference of issue 12. Goal: trainer tokens/s >= 1.05 x gpt2.
+  same-model a bare loop over our own Transformer: what the loop's guards and logging cost.
+Each repeat runs gpt2, same-model, trainer, then gpt2 and same-model again (drift hits both sides);
+the report gives every repeat's ratios and their median, min and max.
 
     .venv/bin/python bench/bench_trainer.py --steps 30 --model tiny --batch-size 8 --seq-length 128
 """
@@ -9,14 +17,15 @@ per-step .item() sync, no logging. Reports tokens/s of both and the ratio (goal 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
+import statistics
+import sys
 import tempfile
 import time
-from contextlib import nullcontext
 from pathlib import Path
 
 import torch
+from gpt2_ref import bare_train, count_parameters, gpt2_config_like, make_gpt2
 from trainer_work import stdlib_dataset
 
 from trainer.config import TrainConfig
@@ -24,47 +33,44 @@ from trainer.data import TokenStream, load_dataset
 from trainer.guards import resolve_device
 from trainer.loop import run, seed_everything
 from trainer.model import Transformer, model_config
-from trainer.real import make_optimizer
-from trainer.runlog import read_log
+
+GOAL = 1.05  # trainer tokens/s over the bare GPT-2 loop's
 
 
-def bare_loop(cfg: TrainConfig, vocab: int, steps: int, skip: int) -> float:
-    """tokens/s of forward + backward + clip + AdamW over the same batches, timed after `skip` steps.
-
-    Same device rule and the same precision as the trainer's step (bf16 autocast on CUDA, fp32 else):
-    a bf16 trainer against an fp32 bare loop would flatter the ratio.
-    """
+def bare(side: str, cfg: TrainConfig, vocab: int, steps: int, skip: int) -> float:
+    """tokens/s of a bare loop over `side` ("gpt2" or "same-model"), timed after `skip` steps."""
     device = resolve_device(cfg.device)
     seed_everything(cfg.seed)
-    model = Transformer(model_config(cfg.model, vocab, cfg.seq_length)).to(device)
-    opt = make_optimizer(model, cfg.lr, cfg.weight_decay, device)
+    ours = model_config(cfg.model, vocab, cfg.seq_length)
+    model = (make_gpt2(ours, cfg.seed) if side == "gpt2" else Transformer(ours)).to(device)
     ds = load_dataset(cfg.dataset)
     stream = TokenStream(ds.train_tokens, cfg.batch_size, cfg.seq_length, seed=cfg.seed, allow_cycle=True)
-    t0, tokens = 0.0, 0
-    for i in range(steps):
-        if i == skip:
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            t0 = time.perf_counter()
-        x, y = next(stream)
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        with torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext():
-            _, loss = model(x, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
-        if i >= skip:
-            tokens += x.numel()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return tokens / (time.perf_counter() - t0)
+    if side == "same-model":  # our model returns (logits, loss); the loop wants the loss
+        inner = model.forward
+        model.forward = lambda x, y: inner(x, y)[1]  # type: ignore[method-assign]
+    seconds, tokens = bare_train(model, iter(stream), cfg, device, steps, skip=skip)
+    return tokens / seconds
 
 
-def main() -> None:
+def trainer_side(cfg: TrainConfig, skip: int) -> float:
+    """tokens/s of a real trainer run, between its step records `skip` and the last."""
+    stamps: list[tuple[float, int]] = []
+
+    def on_event(rec: dict) -> None:
+        if rec.get("event") is None:
+            stamps.append((time.perf_counter(), rec["tokens_seen"]))
+
+    run(cfg, events=on_event)
+    torch.use_deterministic_algorithms(False)  # the trainer turns it on (CPU); the bare loops run without
+    (t0, n0), (t1, n1) = stamps[skip - 1], stamps[-1]
+    return (n1 - n0) / (t1 - t0)
+
+
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=30)
-    ap.add_argument("--skip", type=int, default=3, help="warm-up steps excluded from both timings")
+    ap.add_argument("--skip", type=int, default=3, help="warm-up steps excluded from every timing")
+    ap.add_argument("--repeat", type=int, default=3, help="interleaved repeats (the spread is reported)")
     ap.add_argument("--model", default="tiny")
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--seq-length", type=int, default=128)
@@ -72,36 +78,51 @@ def main() -> None:
     ap.add_argument("--vocab-size", type=int, default=2048)
     ap.add_argument("--max-files", type=int, default=200)
     ap.add_argument("--work", default=None, help="reuse tokenizer/ and data/ under this folder")
+    ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads [torch's default]")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if not 1 <= args.skip < args.steps:
+        ap.error("--skip must be in [1, --steps)")
 
     work = Path(args.work or tempfile.mkdtemp(prefix="bench-trainer-"))
     tok_dir, data_dir = stdlib_dataset(work, args.vocab_size, args.max_files)
-    run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=work))
-    cfg = TrainConfig(dataset=str(data_dir), tokenizer=str(tok_dir), run_dir=str(run_dir / "r"),
-                      num_steps=args.steps, steps_per_epoch=args.steps, batch_size=args.batch_size,
-                      seq_length=args.seq_length, model=args.model, device=args.device,
-                      allow_shard_cycle=True, eval_batches=1)  # fmt: skip
     vocab = json.loads((data_dir / "manifest.json").read_text())["tokenizer"]["vocab_size"]
-    # Bare loop before and after the trainer run: warm-up and machine drift hit both sides equally.
-    bare_before = bare_loop(cfg, vocab, args.steps, args.skip)
-    t0 = time.perf_counter()
-    run(cfg)
-    end_to_end = time.perf_counter() - t0
-    steps = [r for r in read_log(run_dir / "r" / "train.jsonl") if "event" not in r][args.skip :]
-    trainer_tps = sum(r["tokens_seen"] - p["tokens_seen"] for p, r in itertools.pairwise(steps))
-    trainer_tps /= sum(r["wall_ms"] for r in steps[1:]) / 1e3
-    bare_tps = (bare_before + bare_loop(cfg, vocab, args.steps, args.skip)) / 2
+    base = TrainConfig(dataset=str(data_dir), tokenizer=str(tok_dir), run_dir="", num_steps=args.steps,
+                       steps_per_epoch=args.steps, batch_size=args.batch_size, seq_length=args.seq_length,
+                       model=args.model, device=args.device, allow_shard_cycle=True,
+                       eval_batches=1)  # fmt: skip
+    repeats = []
+    for r in range(args.repeat):
+        cfg = base.replace(run_dir=tempfile.mkdtemp(prefix=f"run{r}-", dir=work) + "/r")
+        gpt2 = [bare("gpt2", cfg, vocab, args.steps, args.skip)]
+        same = [bare("same-model", cfg, vocab, args.steps, args.skip)]
+        trainer = trainer_side(cfg, args.skip)
+        gpt2.append(bare("gpt2", cfg, vocab, args.steps, args.skip))
+        same.append(bare("same-model", cfg, vocab, args.steps, args.skip))
+        g, s = statistics.mean(gpt2), statistics.mean(same)
+        repeats.append({"trainer": round(trainer, 1), "gpt2": round(g, 1), "same_model": round(s, 1),
+                        "vs_gpt2": round(trainer / g, 4),
+                        "vs_same_model": round(trainer / s, 4)})  # fmt: skip
+        print(json.dumps({"repeat": r, **repeats[-1]}), file=sys.stderr, flush=True)
+    ratios = [x["vs_gpt2"] for x in repeats]
+    ours = model_config(args.model, vocab, args.seq_length)
     report = {
-        "device": torch.cuda.get_device_name() if torch.cuda.is_available() and args.device != "cpu"
-        else "cpu",
+        "device": torch.cuda.get_device_name() if resolve_device(args.device).type == "cuda" else "cpu",
+        "threads": torch.get_num_threads(),
         "model": args.model, "batch_size": args.batch_size, "seq_length": args.seq_length,
-        "steps": args.steps,
-        "trainer_tokens_per_sec": round(trainer_tps, 1), "bare_tokens_per_sec": round(bare_tps, 1),
-        "ratio": round(trainer_tps / bare_tps, 4), "goal": ">= 0.95",
-        "trainer_end_to_end_seconds": round(end_to_end, 3),
+        "steps": args.steps, "skip": args.skip,
+        "parameters": {"trainer": count_parameters(Transformer(ours)),
+                       "gpt2": count_parameters(make_gpt2(ours, 0)),
+                       "gpt2_d_ff": gpt2_config_like(ours).d_ff},
+        "repeats": repeats,
+        "vs_gpt2": {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios)},
+        "vs_same_model_median": statistics.median(x["vs_same_model"] for x in repeats),
+        "goal": f"vs_gpt2 median >= {GOAL}",
     }  # fmt: skip
     print(json.dumps(report, indent=2))
+    return 0 if report["vs_gpt2"]["median"] >= GOAL else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

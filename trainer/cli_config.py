@@ -29,10 +29,7 @@ def read_config_file(path: str) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise click.BadParameter(f"{path}: cannot read: {exc}", param_hint="'--config'") from exc
     try:
-        if p.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            data = tomllib.loads(text)
+        data = json.loads(text) if p.suffix.lower() == ".json" else tomllib.loads(text)
     except json.JSONDecodeError as exc:
         raise click.BadParameter(f"{path}: line {exc.lineno}: not valid JSON: {exc.msg}",
                                  param_hint="'--config'") from exc  # fmt: skip
@@ -79,6 +76,7 @@ def merge_config_file(
             except click.BadParameter as exc:
                 problem = exc.message
         if problem is not None:
-            raise click.BadParameter(f"{path}: key {raw_key!r} = {value!r}: {problem}", param_hint="'--config'")
+            message = f"{path}: key {raw_key!r} = {value!r}: {problem}"
+            raise click.BadParameter(message, param_hint="'--config'")
         merged[key] = value
     return merged
