@@ -431,8 +431,7 @@ def _export(run_dir: str, out: str, which: str, tokenizer: str | None, force: bo
     from trainer.export import export_hf
 
     done = _call(lambda: export_hf(run_dir, out, which=which, tokenizer=tokenizer, force=force))
-    click.echo(f"exported epoch {done.epoch} (val_loss {done.val_loss:.4f}, {done.parameters:,} "
-               f"parameters) -> {out}")  # fmt: skip
+    click.echo(f"exported {done.label}, {done.parameters:,} parameters -> {out}")
     click.echo(f"load it: transformers.AutoModelForCausalLM.from_pretrained({out!r})", err=True)
 
 

@@ -30,7 +30,7 @@ PROVENANCE = "trainer_export.json"
 class Exported:
     out: str
     epoch: int
-    val_loss: float
+    label: str  # "epoch N (step S, val_loss L)"
     parameters: int
 
 
@@ -78,4 +78,4 @@ def export_hf(
     except OSError as exc:
         raise DataError(f"cannot write the export: {exc}", path=out) from exc
     params = sum(p.numel() for p in trained.model.parameters())
-    return Exported(out, trained.epoch, float(trained.meta["val_loss"]), params)
+    return Exported(out, trained.epoch, trained.label, params)

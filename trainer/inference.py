@@ -35,7 +35,9 @@ class Trained:
 
     @property
     def label(self) -> str:
-        return f"epoch {self.epoch} (step {self.meta.get('step')}, val_loss {self.meta.get('val_loss'):.4f})"
+        val = self.meta.get("val_loss")
+        shown = f"{val:.4f}" if isinstance(val, int | float) else "unknown"
+        return f"epoch {self.epoch} (step {self.meta.get('step')}, val_loss {shown})"
 
 
 def run_config(run_dir: str | Path) -> TrainConfig:

@@ -93,7 +93,10 @@ def _samples(
 
     if not checkpoint.list_checkpoints(run):
         return [], "no checkpoint in this run (a synthetic run writes none), so no samples"
-    trained = load_trained(run, "best", tokenizer=tokenizer)
+    try:
+        trained = load_trained(run, "best", tokenizer=tokenizer)
+    except TrainerError as exc:  # a moved tokenizer or a damaged checkpoint: the rest is still a report
+        return [], f"no samples: {exc}"
     got = sample(trained, [prompt], num_samples=n, max_new_tokens=max_new_tokens, seed=seed)
     note = (f"{n} sample(s) from the best checkpoint, {trained.label}; temperature 0.8, top-k 50, "
             f"seed {seed}, at most {max_new_tokens} new tokens")  # fmt: skip

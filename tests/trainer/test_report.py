@@ -120,6 +120,14 @@ def test_html_escapes_what_the_run_wrote(tiny_run_dir: Path, tmp_path: Path) -> 
     assert "samples were not requested" in text
 
 
+def test_samples_that_cannot_be_drawn_are_explained_not_fatal(tiny_run_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    argv = ["report", str(tiny_run_dir), "-o", str(out), "--no-png", "--tokenizer", str(tmp_path / "gone")]
+    res = CliRunner().invoke(main, argv)
+    assert res.exit_code == 0, res.output
+    assert "no samples: " in out.read_text() and "pass --tokenizer DIR" in out.read_text()
+
+
 def test_a_run_without_a_log_is_an_error(tmp_path: Path, tiny_run_dir: Path) -> None:
     (tmp_path / "config.json").write_text((tiny_run_dir / "config.json").read_text())
     res = CliRunner().invoke(main, ["report", str(tmp_path)])
