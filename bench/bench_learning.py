@@ -58,7 +58,7 @@ def against_gpt2(cfg: TrainConfig, vocab: int, wall_budget: float) -> dict:
         return make_gpt2(ours, cfg.seed).to(device), stream
 
     model, stream = fresh()  # probe: seconds per step and per evaluation on this machine, now
-    probe_s, _ = bare_train(model, iter(stream), cfg, device, 6, skip=2)
+    probe_s, _, _ = bare_train(model, iter(stream), cfg, device, 6, skip=2)
     t0 = time.perf_counter()
     held_out_loss(model, val, device)
     eval_s = time.perf_counter() - t0

@@ -113,21 +113,22 @@ def adamw(model: nn.Module, cfg: TrainConfig, device: torch.device) -> torch.opt
 
 def bare_train(
     model: nn.Module, batches: Iterator, cfg: TrainConfig, device: torch.device, steps: int, *, skip: int = 0
-) -> tuple[float, int]:
+) -> tuple[float, float, int]:
     """`steps` bare steps (forward, backward, clip, AdamW with the trainer's lr schedule).
 
-    Returns (seconds, tokens) over the steps after the first `skip` (warm-up excluded from the timing).
+    Returns (wall seconds, process CPU seconds, tokens) over the steps after the first `skip` (warm-up
+    excluded). CPU seconds are this process's own: on a shared machine other processes barely move them.
     """
     model.train()
     opt = adamw(model, cfg, device)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
     sched = cfg.replace(num_steps=steps)
-    t0, tokens = time.perf_counter(), 0
+    t0, c0, tokens = time.perf_counter(), time.process_time(), 0
     for i in range(steps):
         if i == skip:
             if device.type == "cuda":
                 torch.cuda.synchronize()
-            t0, tokens = time.perf_counter(), 0
+            t0, c0, tokens = time.perf_counter(), time.process_time(), 0
         x, y = next(batches)
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         for group in opt.param_groups:
@@ -141,7 +142,7 @@ def bare_train(
         tokens += x.numel()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return time.perf_counter() - t0, tokens
+    return time.perf_counter() - t0, time.process_time() - c0, tokens
 
 
 @torch.no_grad()

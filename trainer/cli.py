@@ -263,15 +263,15 @@ def _pretrain(as_json: bool, params: dict[str, Any], config_file: str | None = N
         reporter = make_reporter(cfg.num_steps, sys.stderr, sys.stderr.isatty()) if writer else None
         before = _result_stamp(cfg.run_dir)  # a refused run must not print the previous run's result
         try:
-            result = run_ddp(cfg, events=reporter, env=env, leave=False)
+            try:
+                result = run_ddp(cfg, events=reporter, env=env, leave=False)
+            finally:
+                if reporter is not None:
+                    reporter.close()  # the bar's last state stays on screen; the verdict goes below it
         except TrainerError:
             if writer:
-                reporter.close()
                 _print_result(cfg, as_json, before)
             raise
-        finally:
-            if reporter is not None:
-                reporter.close()  # the bar's last state stays on screen; the verdict goes below it
         if writer:
             _print_result(cfg, as_json, before)
         return result.status
