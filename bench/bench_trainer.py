@@ -3,19 +3,19 @@
 Three sides, same data (one seeded token stream each), batch shape, threads, AdamW settings and lr
 schedule:
   trainer    `trainer.loop.run`: preflights, id checks, finite guard, one JSON record per step.
-             Timed between its step records (an events hook stamps each one), so every per-step cost
-             of the loop counts; evaluation and checkpoints fall outside (one epoch, after the steps).
   gpt2       a bare loop over a minimal GPT-2 of the same parameter count (bench/gpt2_ref.py): the
              reference of issue 12. Goal: trainer tokens/s >= 1.05 x gpt2.
   same-model a bare loop over our own Transformer: what the loop's guards and logging cost.
-Each repeat runs gpt2, same-model, trainer, then gpt2 and same-model again (drift hits both sides);
-the report gives every repeat's ratios and their median, min and max, twice: tokens per wall second and
-tokens per CPU second of this process. On a shared CPU box other processes swing the wall clock by 2-5x
-between runs while barely moving the process's own CPU time, so on CPU the goal is judged on the CPU
-ratio (run with --threads 1 there: idle OpenMP threads spin, and their spinning is CPU time); on CUDA
-on the wall ratio.
+Interleaved step by step, so that the three see the same machine: the trainer runs, and its events hook
+(called after each step record is written) runs one step of each bare loop (alternating their order)
+and times it. A trainer step is the time between two hook calls less the time spent inside the hook:
+its data fetch, forward, backward, clip, guards, log line and events are all in it. Each side's
+tokens/s comes from its median step time, by the wall clock and by this process's CPU clock (another
+process on a shared box moves the first, barely the second; with --threads 1 no idle OpenMP thread spins
+into it either). On CPU the goal is judged on the CPU clock, on CUDA on the wall clock (each step
+synchronised). Repeats are separate runs; the report gives each one's ratios and their median/min/max.
 
-    .venv/bin/python bench/bench_trainer.py --steps 30 --model tiny --batch-size 8 --seq-length 128
+    .venv/bin/python bench/bench_trainer.py --steps 40 --repeat 3 --threads 1 --model tiny
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 import torch
-from gpt2_ref import bare_train, count_parameters, gpt2_config_like, make_gpt2
+from gpt2_ref import BareLoop, count_parameters, gpt2_config_like, make_gpt2
 from trainer_work import stdlib_dataset
 
 from trainer.config import TrainConfig
@@ -41,34 +41,73 @@ from trainer.model import Transformer, model_config
 GOAL = 1.05  # trainer tokens/s over the bare GPT-2 loop's
 
 
-def bare(side: str, cfg: TrainConfig, vocab: int, steps: int, skip: int) -> tuple[float, float]:
-    """(tokens per wall second, per CPU second) of a bare loop over `side` ("gpt2" or "same-model")."""
+Clock = tuple[float, float]  # (wall, cpu)
+
+
+def now() -> Clock:
+    return time.perf_counter(), time.process_time()
+
+
+class Interleaved:
+    """The trainer's events hook: after each trainer step, one timed step of every bare loop."""
+
+    def __init__(self, sides: dict[str, BareLoop], device: torch.device) -> None:
+        self.sides, self.device = sides, device
+        self.times: dict[str, list[Clock]] = {"trainer": [], **{name: [] for name in sides}}
+        self.left: Clock | None = None  # when the previous hook call returned
+        self.tokens = 0
+
+    def __call__(self, rec: dict) -> None:
+        if rec.get("event") is not None:
+            return
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()  # the trainer step's queued work is the trainer's
+        entered = now()
+        if self.left is not None:  # the first interval holds the preflights, not a step
+            self.times["trainer"].append((entered[0] - self.left[0], entered[1] - self.left[1]))
+        order = list(self.sides)
+        if len(self.times["trainer"]) % 2:
+            order.reverse()  # neither bare loop always runs right after the trainer
+        for name in order:
+            t0 = now()
+            self.tokens = self.sides[name].step()
+            self.sides[name].sync()
+            t1 = now()
+            self.times[name].append((t1[0] - t0[0], t1[1] - t0[1]))
+        self.left = now()
+
+    def tokens_per_sec(self, side: str, skip: int, clock: int) -> float:
+        return self.tokens / statistics.median(t[clock] for t in self.times[side][skip:])
+
+
+def one_repeat(cfg: TrainConfig, vocab: int, skip: int) -> dict[str, float]:
     device = resolve_device(cfg.device)
-    seed_everything(cfg.seed)
-    ours = model_config(cfg.model, vocab, cfg.seq_length)
-    model = (make_gpt2(ours, cfg.seed) if side == "gpt2" else Transformer(ours)).to(device)
     ds = load_dataset(cfg.dataset)
-    stream = TokenStream(ds.train_tokens, cfg.batch_size, cfg.seq_length, seed=cfg.seed, allow_cycle=True)
-    if side == "same-model":  # our model returns (logits, loss); the loop wants the loss
-        inner = model.forward
-        model.forward = lambda x, y: inner(x, y)[1]  # type: ignore[method-assign]
-    wall, cpu, tokens = bare_train(model, iter(stream), cfg, device, steps, skip=skip)
-    return tokens / wall, tokens / cpu
-
-
-def trainer_side(cfg: TrainConfig, skip: int) -> tuple[float, float]:
-    """(tokens per wall second, per CPU second) of a real trainer run, between step records `skip` and
-    the last: every per-step cost of the loop (guards, log line, events) is inside."""
-    stamps: list[tuple[float, float, int]] = []
-
-    def on_event(rec: dict) -> None:
-        if rec.get("event") is None:
-            stamps.append((time.perf_counter(), time.process_time(), rec["tokens_seen"]))
-
-    run(cfg, events=on_event)
+    ours = model_config(cfg.model, vocab, cfg.seq_length)
+    sides = {}
+    for name in ("gpt2", "same-model"):
+        seed_everything(cfg.seed)
+        model = (make_gpt2(ours, cfg.seed) if name == "gpt2" else _loss_only(Transformer(ours))).to(device)
+        stream = TokenStream(ds.train_tokens, cfg.batch_size, cfg.seq_length, seed=cfg.seed, allow_cycle=True)
+        sides[name] = BareLoop(model, iter(stream), cfg, device, cfg.num_steps)
+    hook = Interleaved(sides, device)
+    run(cfg, events=hook)
     torch.use_deterministic_algorithms(False)  # the trainer turns it on (CPU); the bare loops run without
-    (t0, c0, n0), (t1, c1, n1) = stamps[skip - 1], stamps[-1]
-    return (n1 - n0) / (t1 - t0), (n1 - n0) / (c1 - c0)
+    row: dict[str, float] = {}
+    for i, clock in enumerate(("wall", "cpu")):
+        tps = {side: hook.tokens_per_sec(side, skip, i) for side in hook.times}
+        row |= {f"trainer_{clock}": round(tps["trainer"], 1), f"gpt2_{clock}": round(tps["gpt2"], 1),
+                f"same_model_{clock}": round(tps["same-model"], 1),
+                f"vs_gpt2_{clock}": round(tps["trainer"] / tps["gpt2"], 4),
+                f"vs_same_model_{clock}": round(tps["trainer"] / tps["same-model"], 4)}  # fmt: skip
+    return row
+
+
+def _loss_only(model: Transformer) -> Transformer:
+    """Our model returns (logits, loss); the bare loop wants the loss."""
+    inner = model.forward
+    model.forward = lambda x, y: inner(x, y)[1]  # type: ignore[method-assign]
+    return model
 
 
 def _summary(values: list[float]) -> dict[str, float]:
@@ -77,7 +116,7 @@ def _summary(values: list[float]) -> dict[str, float]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--skip", type=int, default=3, help="warm-up steps excluded from every timing")
     ap.add_argument("--repeat", type=int, default=3, help="interleaved repeats (the spread is reported)")
     ap.add_argument("--model", default="tiny")
@@ -104,19 +143,8 @@ def main() -> int:
     repeats = []
     for r in range(args.repeat):
         cfg = base.replace(run_dir=tempfile.mkdtemp(prefix=f"run{r}-", dir=work) + "/r")
-        gpt2 = [bare("gpt2", cfg, vocab, args.steps, args.skip)]
-        same = [bare("same-model", cfg, vocab, args.steps, args.skip)]
-        trainer = trainer_side(cfg, args.skip)
-        gpt2.append(bare("gpt2", cfg, vocab, args.steps, args.skip))
-        same.append(bare("same-model", cfg, vocab, args.steps, args.skip))
-        row: dict[str, float] = {}
-        for i, clock in enumerate(("wall", "cpu")):
-            g, m = statistics.mean(x[i] for x in gpt2), statistics.mean(x[i] for x in same)
-            row |= {f"trainer_{clock}": round(trainer[i], 1), f"gpt2_{clock}": round(g, 1),
-                    f"same_model_{clock}": round(m, 1), f"vs_gpt2_{clock}": round(trainer[i] / g, 4),
-                    f"vs_same_model_{clock}": round(trainer[i] / m, 4)}  # fmt: skip
-        repeats.append(row)
-        print(json.dumps({"repeat": r, **row}), file=sys.stderr, flush=True)
+        repeats.append(one_repeat(cfg, vocab, args.skip))
+        print(json.dumps({"repeat": r, **repeats[-1]}), file=sys.stderr, flush=True)
     ours = model_config(args.model, vocab, args.seq_length)
     cuda = resolve_device(args.device).type == "cuda"
     judged = "wall" if cuda else "cpu"

@@ -111,37 +111,56 @@ def adamw(model: nn.Module, cfg: TrainConfig, device: torch.device) -> torch.opt
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95), eps=1e-8, fused=device.type == "cuda")
 
 
+class BareLoop:
+    """One bare training step at a time: forward, backward, clip, AdamW with the trainer's lr schedule.
+
+    No guard, no log, no host sync (on CUDA the step is only queued; `sync()` waits for it).
+    """
+
+    def __init__(self, model: nn.Module, batches: Iterator, cfg: TrainConfig, device: torch.device,
+                 steps: int) -> None:  # fmt: skip
+        self.model, self.batches, self.cfg, self.device = model.train(), batches, cfg, device
+        self.opt = adamw(model, cfg, device)
+        self.sched = cfg.replace(num_steps=steps)
+        self.i = 0
+
+    def sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+
+    def step(self) -> int:
+        """Run one step; returns its token count."""
+        x, y = next(self.batches)
+        x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+        for group in self.opt.param_groups:
+            group["lr"] = lr_at(self.i, self.sched)
+        cuda = self.device.type == "cuda"
+        with torch.autocast("cuda", dtype=torch.bfloat16) if cuda else nullcontext():
+            loss = self.model(x, y)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.opt.step()
+        self.i += 1
+        return x.numel()
+
+
 def bare_train(
     model: nn.Module, batches: Iterator, cfg: TrainConfig, device: torch.device, steps: int, *, skip: int = 0
 ) -> tuple[float, float, int]:
-    """`steps` bare steps (forward, backward, clip, AdamW with the trainer's lr schedule).
+    """`steps` bare steps in a row.
 
     Returns (wall seconds, process CPU seconds, tokens) over the steps after the first `skip` (warm-up
     excluded). CPU seconds are this process's own: on a shared machine other processes barely move them.
     """
-    model.train()
-    opt = adamw(model, cfg, device)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
-    sched = cfg.replace(num_steps=steps)
+    loop = BareLoop(model, batches, cfg, device, steps)
     t0, c0, tokens = time.perf_counter(), time.process_time(), 0
     for i in range(steps):
         if i == skip:
-            if device.type == "cuda":
-                torch.cuda.synchronize()
+            loop.sync()
             t0, c0, tokens = time.perf_counter(), time.process_time(), 0
-        x, y = next(batches)
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        for group in opt.param_groups:
-            group["lr"] = lr_at(i, sched)
-        with autocast:
-            loss = model(x, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
-        tokens += x.numel()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
+        tokens += loop.step()
+    loop.sync()
     return time.perf_counter() - t0, time.process_time() - c0, tokens
 
 
