@@ -54,8 +54,9 @@ def measure_step_seconds(cfg: TrainConfig, clock: str = "wall") -> float:
     return (stamps[-1] - stamps[1]) / (len(stamps) - 2)
 
 
-def against_gpt2(cfg: TrainConfig, vocab: int, budget: float, clock: str) -> dict:
-    """Train the reference for `budget` seconds by `clock` in all (its final evaluation included)."""
+def against_gpt2(cfg: TrainConfig, vocab: int, budget: float, clock: str, steps: int | None = None) -> dict:
+    """Train the reference for `budget` seconds by `clock` in all (its final evaluation included), sized
+    from a short probe; `steps` fixes the step count instead (an equal-steps comparison)."""
     now = CLOCKS[clock]
     device = resolve_device(cfg.device)
     ds = load_dataset(cfg.dataset)
@@ -72,7 +73,8 @@ def against_gpt2(cfg: TrainConfig, vocab: int, budget: float, clock: str) -> dic
     t0 = now()
     held_out_loss(model, val, device)
     eval_s = now() - t0
-    steps = max(10, int((budget - eval_s) / ((wall_s if clock == "wall" else cpu_s) / 4)))
+    per_step = (wall_s if clock == "wall" else cpu_s) / 4
+    steps = steps or max(10, int((budget - eval_s) / per_step))
     model, stream = fresh()
     t0, c0 = time.perf_counter(), time.process_time()
     bare_train(model, iter(stream), cfg, device, steps)
