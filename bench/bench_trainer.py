@@ -126,10 +126,10 @@ def main() -> int:
     ap.add_argument("--vocab-size", type=int, default=2048)
     ap.add_argument("--max-files", type=int, default=200)
     ap.add_argument("--work", default=None, help="reuse tokenizer/ and data/ under this folder")
-    ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads [torch's default]")
+    ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads [1 on CPU]")
     args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    if args.threads or resolve_device(args.device).type == "cpu":
+        torch.set_num_threads(args.threads or 1)  # CPU is judged by the CPU clock: no spinning threads
     if not 1 <= args.skip < args.steps:
         ap.error("--skip must be in [1, --steps)")
 
