@@ -142,7 +142,8 @@ class RealLoop(_Loop):
         loss.backward()
         # clip_grad_norm_ returns the total norm measured before clipping.
         norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
-        loss_v, norm_v = float(self.global_loss(loss).item()), float(norm.item())
+        # One host sync for both scalars the guard needs (two .item() calls would be two).
+        loss_v, norm_v = torch.stack([self.global_loss(loss).detach().float(), norm.float()]).tolist()
         guards.check_finite(step + 1, loss_v, norm_v)  # before the update corrupts the weights
         self.optimizer.step()
         return StepOut(loss_v, norm_v, self.global_tokens(x.numel()))
