@@ -16,7 +16,8 @@ to generate or gate. Findings are sorted and de-duplicated; output is determinis
 The report cache: with documents=False (the CLI), a run whose inputs all match a cached run returns
 that run's report without loading or checking anything. The inputs are pv's salt, the config, every
 file's (path, content sha) in order, and what the cross-file checks read outside the contracts:
-the bytes of every evidence test file the gates name and the listing of the kinds directory
+the bytes of every evidence test file the gates name, of every target module the static target check
+read (pv.targets records them in the check context's scratch["external_inputs"]) and the kinds
 (see _external_inputs; a new check that reads the filesystem must add what it reads there).
 """
 
@@ -111,6 +112,7 @@ def _finish(
     findings.extend(check_foreign_sets(foreign))
     unique = sorted(set(findings), key=Finding.sort_key)
     extra = {**extra, "dialects": dict(sorted(dialects.items())), "loaded": index.docs, "index": index}
+    extra["inputs"] = sorted(ctx.scratch.get("external_inputs", ()))  # files the checks read (pv.targets)
     return Report(
         findings=tuple(unique),
         counts=count(index, len(files)),
@@ -241,7 +243,8 @@ def _kinds_fingerprint(config: PvConfig) -> list:
     from pv.kinds import KindConfigError, KindRegistry
 
     try:
-        return [[r.name, r.module] for r in KindRegistry.for_config(config).refs()]
+        refs = KindRegistry.for_config(config).refs()
+        return [[r.name, r.module, list(r.target_params), list(r.sibling_params)] for r in refs]
     except KindConfigError as exc:
         return [f"error:{exc}"]
 
@@ -261,7 +264,7 @@ def _external_inputs(index: ContractIndex, config: PvConfig) -> list[str]:
 
 
 def _report_payload(report: Report, config: PvConfig) -> dict:
-    deps = _external_inputs(report.extra["index"], config)
+    deps = sorted({*_external_inputs(report.extra["index"], config), *report.extra.get("inputs", ())})
     return {
         "deps": [[p, _file_fingerprint(p)] for p in deps],
         "kinds": _kinds_fingerprint(config),

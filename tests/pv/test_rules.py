@@ -87,6 +87,8 @@ CASES: dict[str, Edit] = {
     "PV503": rep(TOK, "    target: trainer.tokenizer:BpeTokenizer.encode\n", ""),
     "PV504": rep(MODEL, "target: trainer.model:GPT", "target: numpy.linalg:norm"),
     "PV505": rep(MODEL, "kind: round-trip", "kind: roundtrip"),
+    "PV507": rep(MODEL, "target: trainer.model:GPT", "target: trainer.model:os.system"),
+    "PV508": rep(MODEL, "target: trainer.model:GPT", "target: trainer.model:GTP"),
     "PV506": rep(MODEL, "    kind: round-trip\n    target: trainer.model:GPT\n", ""),
     "PV601": rep(MODEL, "vocab_size: 640", "vocab_size: 500"),
     "PV602": rep(TOK, "rhs: C-MODEL-FAMILY.vocab_size", "rhs: C-MODEL-FAMILY.dtype"),
