@@ -104,7 +104,9 @@ def atomic_write_text(path: str | Path, text: str, *, overwrite: bool = True) ->
 def _replace(real: Path, text: str, st: os.stat_result | None, *, overwrite: bool, shown: Path) -> None:
     parent = real.parent if str(real.parent) else Path(".")
     if not parent.is_dir():
-        raise UsageError(f"{shown}: directory {parent} does not exist. Create it first, or pick another path.")
+        raise UsageError(
+            f"{shown}: directory {parent} does not exist. Create it first, or pick another path."
+        )
     try:
         fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{real.name[:200]}.", suffix=".tmp")
     except OSError as exc:

@@ -375,5 +375,12 @@ def generate(
         else:
             atomic_write_text(manifest.path, text)
     return GenerateResult(
-        tuple(files), tuple(written), tuple(unchanged), tuple(drifted), tuple(stale), tuple(foreign), tuple(kept), created
+        tuple(files),
+        tuple(written),
+        tuple(unchanged),
+        tuple(drifted),
+        tuple(stale),
+        tuple(foreign),
+        tuple(kept),
+        created,
     )

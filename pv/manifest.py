@@ -58,7 +58,9 @@ class Manifest:
             if not isinstance(files, dict):
                 raise ValueError("not a pv manifest")
             for name, entry in files.items():
-                ok = isinstance(entry, dict) and all(isinstance(entry.get(k), str) for k in ("source", "sha256"))
+                ok = isinstance(entry, dict) and all(
+                    isinstance(entry.get(k), str) for k in ("source", "sha256")
+                )
                 if ok and _plain_name(name):
                     manifest.entries[name] = {"source": entry["source"], "sha256": entry["sha256"]}
         except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
@@ -80,6 +82,10 @@ class Manifest:
 
 def _plain_name(name: object) -> bool:
     """A bare file name in the output directory (a manifest must not point anywhere else)."""
-    return isinstance(name, str) and name.endswith(".py") and "/" not in name and "\\" not in name and (
-        name not in (".", "..") and "\0" not in name
+    return (
+        isinstance(name, str)
+        and name.endswith(".py")
+        and "/" not in name
+        and "\\" not in name
+        and (name not in (".", "..") and "\0" not in name)
     )

@@ -171,9 +171,13 @@ def check_target(
         return TargetProblem(ESCAPE, "not a dotted path module.path[:attr.path]")
     dunder = next((p for p in parts if DUNDER.match(p)), None)
     if dunder is not None:
-        return TargetProblem(ESCAPE, f"goes through {dunder}, which leads into the interpreter, not to the project's code")
+        return TargetProblem(
+            ESCAPE, f"goes through {dunder}, which leads into the interpreter, not to the project's code"
+        )
     if packages and not in_packages(module, packages):
-        return TargetProblem(OUTSIDE, f"module {module} is outside [tool.pv].target_packages ({', '.join(packages)})")
+        return TargetProblem(
+            OUTSIDE, f"module {module} is outside [tool.pv].target_packages ({', '.join(packages)})"
+        )
     if not packages:
         return None  # nothing configured: the runtime refuses every target (no target_packages)
     return _walk(module, hops, packages, root, scratch)

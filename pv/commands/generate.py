@@ -53,8 +53,9 @@ def generate(paths: tuple[str, ...], out_dir: str | None, check: bool) -> None:
                 click.echo(f"drifted: {p}")
             stale = f", {len(result.stale)} left over from a deleted contract" if result.stale else ""
             modules = {f.path for f in result.files}
+            differ = sum(p in modules for p in result.drifted)
             click.echo(
-                f"{sum(p in modules for p in result.drifted)} of {len(result.files)} generated file(s) differ "
+                f"{differ} of {len(result.files)} generated file(s) differ "
                 f"from the contracts{stale}; run `pv generate {' '.join(patterns)} -o {out}`.",
                 err=True,
             )

@@ -240,7 +240,9 @@ def _target_findings(d, i: int, f: dict, ref, packages, ctx: CheckContext) -> It
 
     root = ctx.config.root
     checks = [("target", f.get("target"), f.get("target"))] if isinstance(f.get("target"), str) else []
-    checks += [(f"params.{p}", raw, value) for p, raw, value in code_param_values(f, ref, d.data.get("constants"))]
+    checks += [
+        (f"params.{p}", raw, value) for p, raw, value in code_param_values(f, ref, d.data.get("constants"))
+    ]
     for where, raw, value in checks:
         problem = check_target(value, packages, root, scratch=ctx.scratch)
         if problem is None:
