@@ -93,7 +93,7 @@ def load_contracts(
     falsifiers: they are skipped and, when `foreign` is given, appended to it."""
     contracts = []
     for path in contract_files(paths):
-        loaded = load_document(path)
+        loaded = load_document(path, root=root)
         if isinstance(loaded, LoadFailure):
             loc = loaded.finding.location
             raise GenerateError(

@@ -34,10 +34,12 @@ from pathlib import Path
 from pv.cache import (
     CachedResult,
     ResultCache,
+    cache_disabled_reason,
     cache_salt,
     decode_finding,
     default_cache_dir,
     encode_finding,
+    user_key,
 )
 from pv.config import PvConfig
 from pv.dialects import PV, check_foreign, check_foreign_sets, detect_dialect
@@ -156,10 +158,10 @@ def validate_paths(
     """documents=False: the caller needs no extra["loaded"]/["index"], so an unchanged run may be
     answered from the report cache (those two keys are then absent)."""
     paths = expand_patterns(patterns)
-    cache = ResultCache(cache_dir or default_cache_dir(config), cache_salt(config)) if use_cache else None
+    cache = _open_cache(config, cache_dir) if use_cache else None
     sources: list[tuple[bytes, str] | LoadFailure] = []
     for path in paths:
-        data = read_source(path, max_bytes=config.max_bytes)
+        data = read_source(path, max_bytes=config.max_bytes, root=config.root)
         sources.append(data if isinstance(data, LoadFailure) else (data, hashlib.sha256(data).hexdigest()))
     files = [str(p) for p in paths]
     key = _report_key(config, files, sources) if cache is not None else ""
@@ -212,6 +214,16 @@ def validate_paths(
 
 
 # ---------------------------------------------------------------- the report cache
+
+
+def _open_cache(config: PvConfig, cache_dir: Path | None) -> ResultCache | None:
+    """The cache, unless the environment turns it off (CI, PV_NO_CACHE) or no signing key exists."""
+    if cache_disabled_reason() is not None:
+        return None
+    key = user_key()
+    if key is None:
+        return None
+    return ResultCache(cache_dir or default_cache_dir(config), cache_salt(config), key)
 
 
 def _report_key(config: PvConfig, files: list[str], sources: list) -> str:
