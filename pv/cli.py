@@ -91,6 +91,19 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    _tolerant_streams()
+
+
+def _tolerant_streams() -> None:
+    """Paths from the file system may hold bytes that are not UTF-8 (surrogate escapes): print them
+    escaped (`\\udcff`) instead of dying on the first one."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # detached or closed stream: leave it as it is
+                pass
 
 
 def main(argv: list[str] | None = None) -> None:
