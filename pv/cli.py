@@ -6,6 +6,7 @@ unexpected becomes a short "internal error, please report" line and exit 2 (`--d
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -100,10 +101,8 @@ def _tolerant_streams() -> None:
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
-            try:
+            with contextlib.suppress(ValueError, OSError):  # a detached or closed stream stays as it is
                 reconfigure(errors="backslashreplace")
-            except (ValueError, OSError):  # detached or closed stream: leave it as it is
-                pass
 
 
 def main(argv: list[str] | None = None) -> None:

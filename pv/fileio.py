@@ -19,12 +19,14 @@ import fcntl
 import os
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 from pv.errors import UsageError
 
 _FD_LINK_ROOTS = ("/dev/", "/proc/")
 _MAX_LINKS = 40
+FIFO_WAIT_S = 5.0  # how long a FIFO may take to get a reader (`pv … -o fifo & cat fifo`)
 
 
 def _why(exc: OSError) -> str:
@@ -44,17 +46,29 @@ def _through_descriptor_link(path: Path) -> bool:
     return False
 
 
-def _write_into(dest: Path, text: str, mode: int) -> None:
-    """Write into an existing device, FIFO or descriptor link instead of replacing it."""
+def _open_for_writing(dest: Path, mode: int) -> int:
+    """An fd to write into `dest`. A FIFO is opened without blocking, waiting up to FIFO_WAIT_S for a
+    reader to arrive (a plain open would hang forever when none ever does)."""
     flags = os.O_WRONLY | (os.O_NONBLOCK if stat.S_ISFIFO(mode) else 0)
     if stat.S_ISREG(mode):
         flags |= os.O_TRUNC
-    try:
-        fd = os.open(dest, flags)
-    except OSError as exc:
-        if exc.errno == errno.ENXIO:  # a FIFO nobody reads: opening it would block forever
-            raise UsageError(f"{dest}: is a FIFO with no reader; start the reader first.") from exc
-        raise UsageError(f"{dest}: cannot open it for writing: {_why(exc)}.") from exc
+    deadline = time.monotonic() + FIFO_WAIT_S
+    while True:
+        try:
+            return os.open(dest, flags)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:
+                raise UsageError(f"{dest}: cannot open it for writing: {_why(exc)}.") from exc
+            if time.monotonic() >= deadline:
+                raise UsageError(
+                    f"{dest}: is a FIFO with no reader (waited {FIFO_WAIT_S:g} s); start the reader first."
+                ) from exc
+            time.sleep(0.02)
+
+
+def _write_into(dest: Path, text: str, mode: int) -> None:
+    """Write into an existing device, FIFO or descriptor link instead of replacing it."""
+    fd = _open_for_writing(dest, mode)
     try:
         if stat.S_ISFIFO(mode):  # opened without blocking; the writes themselves may block
             fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
