@@ -234,7 +234,7 @@ def _report_key(config: PvConfig, files: list[str], sources: list) -> str:
     for name, src in zip(files, sources, strict=True):
         # A file that could not be read: its finding (which says why) stands in for its content.
         digest = src[1] if isinstance(src, tuple) else "!" + src.finding.message
-        h.update(f"\0{name}\0{digest}".encode())
+        h.update(f"\0{name}\0{digest}".encode("utf-8", "surrogateescape"))  # non-UTF-8 file names
     return h.hexdigest()
 
 

@@ -107,6 +107,8 @@ def test_non_utf8_file_names_are_reported_not_tracebacks(runner, project: Path) 
     for fmt in ("text", "json", "sarif", "github", "junit"):
         res = runner.invoke(cli, ["validate", "--no-cache", "--format", fmt])
         _clean(res, 1)
+    _clean(runner.invoke(cli, ["validate", name]), 1)  # the cache key hashes the name too
+    _clean(runner.invoke(cli, ["validate", name]), 1)
     sarif = json.loads(runner.invoke(cli, ["validate", "--no-cache", "--format", "sarif"]).stdout)
     uris = {
         loc["physicalLocation"]["artifactLocation"]["uri"]
