@@ -112,11 +112,11 @@ def _collect(stmts: list[ast.stmt], mod: _Module, dotted: str) -> None:
                 _collect(handler.body, mod, dotted)
 
 
-def module_source(dotted: str, root: Path) -> Path | None:
+def module_source(dotted: str, root: Path | None) -> Path | None:
     """The .py file of module `dotted` (a package: its __init__.py), found under `root` first, then
     where the import system would find its top-level package. Nothing is imported."""
     parts = dotted.split(".")
-    bases = [root]
+    bases = [root] if root is not None else []
     try:  # a top-level name: finds (through editable-install finders too), imports nothing
         spec = importlib.util.find_spec(parts[0])
     except (ImportError, ValueError):

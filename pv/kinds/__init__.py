@@ -162,8 +162,11 @@ def entry_point_refs() -> list[KindRef]:
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = getattr(getattr(ep, "dist", None), "name", None) or "?"
         module = ep.value.partition(":")[0].strip()
-        path = _locate(module, []) if module and all(p.isidentifier() for p in module.split(".")) else None
-        path = path if path is None or path.is_file() else path / "__init__.py"
+        path = None
+        if module and all(p.isidentifier() for p in module.split(".")):
+            from pv.targets import module_source  # finds editable installs too; imports nothing
+
+            path = module_source(module, None)
         _, targets, siblings = _declared(path)
         refs.append(KindRef(ep.name, module, f"entry point ({dist})", path, targets, siblings))
     return refs

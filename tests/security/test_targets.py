@@ -162,3 +162,26 @@ def test_a_declaration_pv_cannot_read_is_refused(tmp_path: Path, monkeypatch: py
         UnknownKindError, match="TARGET_PARAMS is \\('hook',\\) at run time but reads as \\(\\)"
     ):
         registry.load("sneaky")
+
+
+def test_an_entry_point_kind_declares_its_code_params_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pv.kinds as kinds_mod
+
+    pkg = tmp_path / "plugin_kinds"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "adapter.py").write_text(
+        'NAME = "adapter"\nSUMMARY = "s"\nPARAMS = {"model": "factory"}\nARGS = ()\n'
+        'TARGET_PARAMS = ("model",)\n\ndef check(target, model=None):\n    pass\n'
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    class EP:
+        name, value, dist = "adapter", "plugin_kinds.adapter", None
+
+    monkeypatch.setattr(kinds_mod.importlib.metadata, "entry_points", lambda group: [EP()])
+    registry = KindRegistry.for_config(load_config(tmp_path))
+    assert registry.ref("adapter").target_params == ("model",)
+    assert registry.load("adapter").TARGET_PARAMS == ("model",)
