@@ -331,9 +331,10 @@ def generate(
     for gf in files:
         current = gf.path.read_text(encoding="utf-8", errors="replace") if gf.path.is_file() else None
         (unchanged if current == gf.source else drifted if check else changed).append(gf)
-        manifest.record(gf.path.name, gf.contract.source or gf.contract.path.as_posix(), gf.source)
     unchanged, drifted = [gf.path for gf in unchanged], [gf.path for gf in drifted]
-    foreign_files = [gf.path for gf in changed if not _may_overwrite(gf.path, manifest)]
+    foreign_files = [gf.path for gf in changed if not _may_overwrite(gf.path, manifest)]  # as it was
+    for gf in files:
+        manifest.record(gf.path.name, gf.contract.source or gf.contract.path.as_posix(), gf.source)
     if foreign_files:  # refused before anything is written
         raise GenerateError(
             f"{', '.join(map(str, foreign_files))}: exist(s) and pv did not write them (not in "

@@ -5,6 +5,7 @@ and generation removes only what its manifest says it wrote."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -197,3 +198,17 @@ def test_symlinked_contract_outside_the_project_is_refused_unread(
     generated = _generate(runner)
     assert generated.exit_code == 1 and "outside the project" in generated.output
     assert "s3cr3t" not in generated.output
+
+
+def test_a_module_the_manifest_vouches_for_is_regenerated_without_a_header(runner, project: Path) -> None:
+    """The manifest is the proof of authorship; the header line is only the fallback for modules
+    written before manifests existed."""
+    assert _generate(runner).exit_code == 0
+    module = project / "gen" / "test_scratch.py"
+    body = "\n".join(module.read_text().splitlines()[2:]) + "\n"  # pv's module, its header cut off
+    module.write_text(body)
+    manifest = json.loads((project / "gen" / ".pv-generated.json").read_text())
+    manifest["files"]["test_scratch.py"]["sha256"] = hashlib.sha256(body.encode()).hexdigest()
+    (project / "gen" / ".pv-generated.json").write_text(json.dumps(manifest))
+    res = _generate(runner)
+    assert res.exit_code == 0 and "wrote gen/test_scratch.py" in res.output, res.output
