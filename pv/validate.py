@@ -18,7 +18,8 @@ suppressed is in Report.suppressed (pv.suppression), counted in every verdict.
 The report cache: with documents=False (the CLI), a run whose inputs all match a cached run returns
 that run's report without loading or checking anything. The inputs are pv's salt, the config, every
 file's (path, content sha) in order, and what the cross-file checks read outside the contracts:
-the bytes of every evidence test file the gates name and the listing of the kinds directory
+the bytes of every evidence test file the gates name, of every target module the static target check
+read (pv.targets records them in the check context's scratch["external_inputs"]) and the kinds
 (see _external_inputs; a new check that reads the filesystem must add what it reads there).
 """
 
@@ -35,10 +36,12 @@ from pathlib import Path
 from pv.cache import (
     CachedResult,
     ResultCache,
+    cache_disabled_reason,
     cache_salt,
     decode_finding,
     default_cache_dir,
     encode_finding,
+    user_key,
 )
 from pv.config import PvConfig
 from pv.dialects import PV, check_foreign, check_foreign_sets, detect_dialect
@@ -123,6 +126,7 @@ def _finish(
     texts = {r.doc.display: sources[r.doc.display] for r in results if r.doc and r.doc.display in sources}
     shown, suppressed = apply_suppressions(set(findings), config=ctx.config, texts=texts)
     extra = {**extra, "dialects": dict(sorted(dialects.items())), "loaded": index.docs, "index": index}
+    extra["inputs"] = sorted(ctx.scratch.get("external_inputs", ()))  # files the checks read (pv.targets)
     return Report(
         findings=tuple(sorted(set(shown), key=Finding.sort_key)),
         counts=count(index, len(files)),
@@ -181,10 +185,10 @@ def validate_paths(
     """documents=False: the caller needs no extra["loaded"]/["index"], so an unchanged run may be
     answered from the report cache (those two keys are then absent)."""
     paths = expand_patterns(patterns)
-    cache = ResultCache(cache_dir or default_cache_dir(config), cache_salt(config)) if use_cache else None
+    cache = _open_cache(config, cache_dir) if use_cache else None
     sources: list[tuple[bytes, str] | LoadFailure] = []
     for path in paths:
-        data = read_source(path, max_bytes=config.max_bytes)
+        data = read_source(path, max_bytes=config.max_bytes, root=config.root)
         sources.append(data if isinstance(data, LoadFailure) else (data, hashlib.sha256(data).hexdigest()))
     files = [str(p) for p in paths]
     key = _report_key(config, files, sources) if cache is not None else ""
@@ -240,6 +244,16 @@ def validate_paths(
 # ---------------------------------------------------------------- the report cache
 
 
+def _open_cache(config: PvConfig, cache_dir: Path | None) -> ResultCache | None:
+    """The cache, unless the environment turns it off (CI, PV_NO_CACHE) or no signing key exists."""
+    if cache_disabled_reason() is not None:
+        return None
+    key = user_key()
+    if key is None:
+        return None
+    return ResultCache(cache_dir or default_cache_dir(config), cache_salt(config), key)
+
+
 def _report_key(config: PvConfig, files: list[str], sources: list) -> str:
     """Everything a run's report depends on inside the contracts: config and (path, content)."""
     h = hashlib.sha256()
@@ -250,7 +264,7 @@ def _report_key(config: PvConfig, files: list[str], sources: list) -> str:
     for name, src in zip(files, sources, strict=True):
         # A file that could not be read: its finding (which says why) stands in for its content.
         digest = src[1] if isinstance(src, tuple) else "!" + src.finding.message
-        h.update(f"\0{name}\0{digest}".encode())
+        h.update(f"\0{name}\0{digest}".encode("utf-8", "surrogateescape"))  # non-UTF-8 file names
     return h.hexdigest()
 
 
@@ -271,7 +285,8 @@ def _kinds_fingerprint(config: PvConfig) -> list:
     from pv.kinds import KindConfigError, KindRegistry
 
     try:
-        return [[r.name, r.module] for r in KindRegistry.for_config(config).refs()]
+        refs = KindRegistry.for_config(config).refs()
+        return [[r.name, r.module, list(r.target_params), list(r.sibling_params)] for r in refs]
     except KindConfigError as exc:
         return [f"error:{exc}"]
 
@@ -291,7 +306,7 @@ def _external_inputs(index: ContractIndex, config: PvConfig) -> list[str]:
 
 
 def _report_payload(report: Report, config: PvConfig) -> dict:
-    deps = _external_inputs(report.extra["index"], config)
+    deps = sorted({*_external_inputs(report.extra["index"], config), *report.extra.get("inputs", ())})
     return {
         "deps": [[p, _file_fingerprint(p)] for p in deps],
         "kinds": _kinds_fingerprint(config),

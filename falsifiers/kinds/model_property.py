@@ -26,6 +26,7 @@ PARAMS = {
     "counter": "dotted target of the parameter counter (default trainer.model:count_parameters)",
 }
 REQUIRED_PARAMS = ("property",)
+TARGET_PARAMS = ("builder", "counter")
 ARGS = ("offset",)
 
 

@@ -46,6 +46,12 @@ class KindRef:
     module: str  # dotted module path that defines it
     origin: str  # "built-in" | "project" | "entry point (<distribution>)"
     path: Path | None = None  # its source file, when found on disk
+    target_params: tuple[str, ...] = ()  # params naming code: `module.path[:attr]` (pv.kinds.api)
+    sibling_params: tuple[str, ...] = ()  # params naming an attribute of the target's module
+
+    @property
+    def code_params(self) -> tuple[str, ...]:
+        return (*self.target_params, *self.sibling_params)
 
 
 def alias(name: str) -> str:
@@ -61,14 +67,29 @@ _NAME_LINE = re.compile(
 )
 
 
-def _declared_name(path: Path) -> str | None:
-    """The module's top-level `NAME = "..."`, read without importing it."""
+# `TARGET_PARAMS = ("a", "b")` (a tuple or list of string literals, optionally annotated), read the
+# same way. A declaration pv cannot read this way is an error at load time, never silently empty.
+_PARAMS_DECL = {
+    attr: re.compile(rf"^{attr}\s*(?::[^=\n]*)?=\s*[(\[]([^)\]]*)[)\]]", re.M)
+    for attr in ("TARGET_PARAMS", "SIBLING_PARAMS")
+}
+_STRING = re.compile(r"""(["'])([A-Za-z_][A-Za-z0-9_]*)\1""")
+
+
+def _declared_params(text: str, attr: str) -> tuple[str, ...]:
+    match = _PARAMS_DECL[attr].search(text)
+    return tuple(m.group(2) for m in _STRING.finditer(match.group(1))) if match else ()
+
+
+def _declared(path: Path | None) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
+    """The module's top-level NAME, TARGET_PARAMS and SIBLING_PARAMS, read without importing it."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = path.read_text(encoding="utf-8", errors="replace") if path else ""
     except OSError:
-        return None
+        return None, (), ()
     match = _NAME_LINE.search(text)
-    return match.group(2) if match else None
+    name = match.group(2) if match else None
+    return name, _declared_params(text, "TARGET_PARAMS"), _declared_params(text, "SIBLING_PARAMS")
 
 
 def _modules_in(directory: Path, package: str) -> Iterable[tuple[str, Path]]:
@@ -81,9 +102,9 @@ def _refs_from_files(entries: Iterable[tuple[str, Path]], origin: str) -> list[K
     """Modules that declare a NAME are kinds; the others (helpers, `api`) are not."""
     refs = []
     for module, path in entries:
-        name = _declared_name(path)
+        name, targets, siblings = _declared(path)
         if name is not None:
-            refs.append(KindRef(name=name, module=module, origin=origin, path=path))
+            refs.append(KindRef(name, module, origin, path, targets, siblings))
     return refs
 
 
@@ -141,7 +162,13 @@ def entry_point_refs() -> list[KindRef]:
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = getattr(getattr(ep, "dist", None), "name", None) or "?"
         module = ep.value.partition(":")[0].strip()
-        refs.append(KindRef(name=ep.name, module=module, origin=f"entry point ({dist})"))
+        path = None
+        if module and all(p.isidentifier() for p in module.split(".")):
+            from pv.targets import module_source  # finds editable installs too; imports nothing
+
+            path = module_source(module, None)
+        _, targets, siblings = _declared(path)
+        refs.append(KindRef(ep.name, module, f"entry point ({dist})", path, targets, siblings))
     return refs
 
 
@@ -203,6 +230,17 @@ class KindRegistry:
             raise UnknownKindError(
                 f"kind module {ref.module} declares NAME {mod.NAME!r}, registered as {name!r}"
             )
+        for attr, declared in (("TARGET_PARAMS", ref.target_params), ("SIBLING_PARAMS", ref.sibling_params)):
+            actual = tuple(getattr(mod, attr, ()))
+            if actual != declared:  # `pv validate` checks what it read; the two must agree
+                raise UnknownKindError(
+                    f"kind module {ref.module}: {attr} is {actual!r} at run time but reads as "
+                    f"{declared!r} from its source; write it as one top-level literal, "
+                    f'e.g. {attr} = ("param",)'
+                )
+            unknown = sorted(set(actual) - set(mod.PARAMS))
+            if unknown:
+                raise UnknownKindError(f"kind module {ref.module}: {attr} names no param(s) {unknown}")
         return mod
 
 

@@ -138,4 +138,5 @@ def relative_path(path: str, root: str | None = None) -> str:
 def relative_uri(path: str, root: str | None = None) -> str:
     """relative_path as a URI reference: anything but unreserved characters and / percent-encoded
     (a ':' in a first segment would otherwise read as a URI scheme)."""
-    return quote(relative_path(path, root), safe="/")
+    # The file name's own bytes, percent-encoded: a name that is not UTF-8 (a surrogate escape) too.
+    return quote(os.fsencode(relative_path(path, root)), safe="/")
