@@ -268,7 +268,7 @@ def test_per_file_ignores_are_relative_to_the_project_root(
     [
         (
             'ignore = ["PV599"]\n',
-            "[tool.pv].ignore: 'PV599' matches no rule. Rules starting with PV5: PV501 … PV506.",
+            "[tool.pv].ignore: 'PV599' matches no rule. Rules starting with PV5: PV501 … PV508.",
         ),
         ('select = ["PV7"]\n', "[tool.pv].select: 'PV7' matches no rule"),
         ('ignore = ["unatacked-invariant"]\n', "Did you mean unattacked-invariant"),
