@@ -24,13 +24,23 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pv.errors import PvError, UsageError
 
 DB_DIR = ".pv/hypothesis"
-GRACE_S = 60.0  # after the budget: time for a run in flight (and hypothesis' shrinking) to finish
+# Workers stop themselves one example after the deadline (pv.hunt_plugin); shrinking a failure found
+# late may go on a little longer. GRACE_S past that, a worker still running is killed.
+GRACE_S = 30.0
+
+
+def shrink_grace(budget_s: float) -> float:
+    """How long past the deadline a worker may keep shrinking a failure it found: a tenth of the
+    budget, at least 5 s and at most a minute."""
+    return min(60.0, max(5.0, 0.1 * budget_s))
+
+
 _BUDGET = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?")
 
 
@@ -56,6 +66,7 @@ class Progress:
     hunted: int  # falsifiers that ran at least once
     failures: int
     workers: tuple[str, ...]  # one short line per worker
+    found: tuple[str, ...] = ()  # falsifier (or node) ids that failed so far, in the order found
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,8 @@ class HuntResult:
     examples: int  # test-body calls, shrinking included
     runs: int  # hypothesis runs (rounds × tests)
     failures: tuple[Failure, ...]
+    examples_by_node: dict = field(default_factory=dict, compare=False)  # node id -> examples tried
+    not_reached: tuple[str, ...] = ()  # selected node ids the budget ran out before
 
     @property
     def exit_code(self) -> int:
@@ -178,6 +191,8 @@ def hunt(
 ) -> HuntResult:
     if not targets:
         raise UsageError("nothing to hunt: no targets selected.")
+    from pv.gate import plugin_args
+
     root = Path(config.root)
     db = root / DB_DIR
     db.mkdir(parents=True, exist_ok=True)
@@ -188,13 +203,17 @@ def hunt(
     procs: list[tuple[subprocess.Popen, Path]] = []
     try:
         for i, share in enumerate(_shares(node_ids, jobs)):
+            path_entries = [str(root), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
             env = {
                 **os.environ,
+                "PYTHONPATH": os.pathsep.join(dict.fromkeys(path_entries)),  # the project, importable
+                "PV_PROJECT_ROOT": str(root),
                 "PV_HUNT_STATE": str(state),
                 "PV_HUNT_WORKER": str(i),
                 "PV_HUNT_DEADLINE": repr(deadline),
                 "PV_HUNT_DB": str(db),
                 "PV_HUNT_SLICE": repr(slice_s),
+                "PV_HUNT_SHRINK_GRACE": repr(shrink_grace(budget_s)),
                 "PV_HUNT_KEEP_GOING": "1" if keep_going else "0",
                 "PYTHONDONTWRITEBYTECODE": "1",
             }
@@ -205,6 +224,9 @@ def hunt(
                 "pytest",
                 "-p",
                 "pv.hunt_plugin",
+                *plugin_args(),
+                "--pv-profile",
+                "hunt",
                 "-p",
                 "no:cacheprovider",
                 "-o",
@@ -219,7 +241,7 @@ def hunt(
                     (subprocess.Popen(cmd, cwd=root, env=env, stdout=fh, stderr=subprocess.STDOUT), log)
                 )
         while any(p.poll() is None for p, _ in procs):
-            if time.time() > deadline + GRACE_S:
+            if time.time() > deadline + shrink_grace(budget_s) + GRACE_S:
                 for p, _ in procs:  # only our own children, by handle
                     if p.poll() is None:
                         p.kill()
@@ -260,6 +282,9 @@ def _progress(states: list[dict], start: float, budget: float) -> Progress:
         for s in states
     )
     hunted = {n for s in states for n in s.get("hunted", {})}
+    found = sorted(
+        (f["at"], f.get("falsifier") or f["nodeid"]) for s in states for f in s.get("failures", [])
+    )
     return Progress(
         time.time() - start,
         budget,
@@ -267,6 +292,7 @@ def _progress(states: list[dict], start: float, budget: float) -> Progress:
         len(hunted),
         sum(len(s.get("failures", [])) for s in states),
         lines,
+        tuple(dict.fromkeys(fid for _, fid in found)),
     )
 
 
@@ -292,6 +318,11 @@ def _result(
             )
     hunted = sorted({n for s in states for n in s.get("hunted", {})})
     skipped = sorted({n for s in states for n in s.get("skipped", [])} - set(hunted))
+    by_node: dict[str, int] = {}
+    for s in states:
+        for node, n in s.get("hunted", {}).items():
+            by_node[node] = by_node.get(node, 0) + n
+    not_reached = tuple(t.node_id for t in targets if t.node_id not in by_node and t.node_id not in skipped)
     return HuntResult(
         time.time() - start,
         budget,
@@ -302,6 +333,8 @@ def _result(
         sum(s["examples"] for s in states),
         sum(s["runs"] for s in states),
         tuple(failures.values()),
+        by_node,
+        tuple(dict.fromkeys(not_reached)),
     )
 
 
