@@ -64,7 +64,7 @@ class LiveProgress:
         elif ev.kind == "done":
             self._clear()
             return
-        self._status()
+        self._status(throttle=ev.kind == "tick")
 
     # -- output
 
@@ -79,11 +79,12 @@ class LiveProgress:
             f"{self.counts.get('skipped', 0)} skipped · {_clock(self.elapsed)}{running}"
         )
 
-    def _status(self) -> None:
+    def _status(self, *, throttle: bool) -> None:
+        """Redraw the status line: at once for a change, at most every REDRAW_S for a clock tick."""
         if not self.tty:
             return
         now = time.monotonic()
-        if self._status_shown and now - self._last_draw < REDRAW_S:
+        if throttle and self._status_shown and now - self._last_draw < REDRAW_S:
             return
         self._last_draw = now
         self.stream.write("\r\033[K" + self._status_text())

@@ -92,6 +92,7 @@ class HuntResult:
     failures: tuple[Failure, ...]
     examples_by_node: dict = field(default_factory=dict, compare=False)  # node id -> examples tried
     not_reached: tuple[str, ...] = ()  # selected node ids the budget ran out before
+    startup_s: float = 0.0  # from the start to the slowest worker's first run (pytest start, collection)
 
     @property
     def exit_code(self) -> int:
@@ -335,6 +336,7 @@ def _result(
         tuple(failures.values()),
         by_node,
         tuple(dict.fromkeys(not_reached)),
+        max((s.get("loop_start") or start) - start for s in states) if states else 0.0,
     )
 
 

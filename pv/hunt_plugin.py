@@ -70,6 +70,7 @@ class _Worker:
         self.run_failed = False  # the run in progress has seen a failing call (it is shrinking)
         self.cut_short = False  # the run in progress was ended by the deadline
         self.ran_any = False
+        self.loop_start = 0.0  # when collection was over and the hunt proper began (epoch seconds)
 
     def write(self, done: bool = False) -> None:
         data = {
@@ -82,6 +83,7 @@ class _Worker:
             "skipped": self.skipped,
             "failures": self.failures,
             "error": self.error,
+            "loop_start": self.loop_start,
             "done": done,
         }
         path = self.state / f"worker-{self.index}.json"
@@ -158,7 +160,7 @@ class _Worker:
                 "falsifier": str(marker.args[0]) if marker and marker.args else "",
                 "example": example,
                 "example_repr": shown,
-                "phase": report.when,
+                "phase": report.when if report is not None else "call",
                 "error": text[-4000:],
                 "at": time.time(),
             }
@@ -202,6 +204,7 @@ def pytest_runtestloop(session) -> bool | None:
         w.write(done=True)
         return True
     items = list(session.items)
+    w.loop_start = time.time()
     per_example: dict[str, float] = {}
     failed: set[str] = set()
     w.write()

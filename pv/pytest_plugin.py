@@ -7,7 +7,9 @@ Installed with pv, so pytest loads it in every project, and it changes nothing t
   example is costly, e.g. one that builds a model: shrinking would rebuild it hundreds of times);
 - only when a profile is selected — `--pv-profile NAME`, else $PV_PROFILE, else the `pv_profile`
   ini key — loads pv's hypothesis profile `pv-NAME`:
-    ci    derandomized, no example database, no deadline: the same examples on every machine;
+    ci    derandomized, no example database, no deadline: the same examples on every machine, and
+          nothing written into the project (hypothesis' other on-disk caches go to a temporary
+          directory for the session unless $HYPOTHESIS_STORAGE_DIRECTORY says where);
     dev   random, hypothesis' own database in the cwd, 100 examples;
     hunt  random, the shared database of `pv hunt` ($PV_HUNT_DB), large example counts;
   `pv gate` selects `ci`, `pv hunt` selects `hunt`; a user's own pytest run selects none;
@@ -24,6 +26,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import time
 from typing import IO
 
@@ -162,6 +166,23 @@ class _Report:
 
 
 _report: _Report | None = None
+_storage_dir: str | None = None  # the temporary hypothesis storage this session made (ci profile)
+STORAGE_ENV = "HYPOTHESIS_STORAGE_DIRECTORY"
+
+
+def _private_storage() -> None:
+    """Point hypothesis' storage (its constants cache; the database is off) at a temporary directory,
+    so a ci run leaves no `.hypothesis/` behind. xdist workers inherit the variable from the controller."""
+    global _storage_dir
+    if os.environ.get(STORAGE_ENV):
+        return
+    _storage_dir = tempfile.mkdtemp(prefix="pv-hypothesis-")
+    os.environ[STORAGE_ENV] = _storage_dir
+    from hypothesis import configuration
+
+    setter = getattr(configuration, "set_hypothesis_home_dir", None)
+    if setter is not None:
+        setter(_storage_dir)
 
 
 def _short(report) -> str:
@@ -181,6 +202,8 @@ def pytest_configure(config: pytest.Config) -> None:
         hunt_db = os.environ.get(HUNT_DB_ENV) or os.path.join(str(config.rootpath), ".pv", "hypothesis")
         register_profiles(hunt_database=hunt_db if profile == "hunt" else None)
         settings.load_profile(hypothesis_profile(profile))
+        if profile == "ci":
+            _private_storage()
     path = config.getoption("pv_report", None) or os.environ.get(REPORT_ENV)
     if path and not hasattr(config, "workerinput"):  # only the controller writes
         _report = _Report(path)
@@ -188,10 +211,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    global _report
+    global _report, _storage_dir
     if _report is not None and not hasattr(config, "workerinput"):
         _report.fh.close()
         _report = None
+    if _storage_dir is not None:
+        shutil.rmtree(_storage_dir, ignore_errors=True)
+        if os.environ.get(STORAGE_ENV) == _storage_dir:
+            del os.environ[STORAGE_ENV]
+        _storage_dir = None
 
 
 def _group(item) -> str:

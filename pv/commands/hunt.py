@@ -90,8 +90,8 @@ def hunt(ctx, budget, gates, falsifiers, jobs, keep_going, no_pin) -> None:
     click.echo(
         f"{'FOUND' if found else 'clean'}: {found} of {len(result.hunted)} falsifier(s) hunted failed · "
         f"{result.examples} examples tried in {result.runs} runs over {_fmt_s(result.elapsed)} "
-        f"({result.workers} workers, {len(result.skipped)} selected test(s) skipped: they draw no inputs"
-        f"{reached})"
+        f"({result.workers} workers started in {_fmt_s(result.startup_s)}, {len(result.skipped)} selected "
+        f"test(s) skipped: they draw no inputs{reached})"
     )
     ctx.exit(result.exit_code)
 
