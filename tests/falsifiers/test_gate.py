@@ -149,7 +149,7 @@ def test_malformed_entries_do_not_crash_the_plan(tmp_path):
 
 
 def test_sarif_names_each_failed_falsifier_at_its_contract_line(demo):
-    config, _, result = demo
+    _, _, result = demo
     run = json.loads(RENDERERS["sarif"](result))["runs"][0]
     by_rule = {r["ruleId"]: r for r in run["results"]}
     # The failed falsifier, and the gate that failed without a failing falsifier (EMPTY); nothing else.

@@ -42,7 +42,10 @@ def test_drawn(n):
 
 
 def _pytest(root: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if k not in ("PV_PROFILE", "PV_GATE_REPORT")}
+    # This suite's own pv settings must not leak into the scratch run (its ci profile points hypothesis'
+    # storage at a temporary directory through the environment).
+    own = ("PV_PROFILE", "PV_GATE_REPORT", "HYPOTHESIS_STORAGE_DIRECTORY")
+    full_env = {k: v for k, v in os.environ.items() if k not in own}
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-s", *args],
