@@ -37,6 +37,7 @@ MIN_CORES_FOR_XDIST = 4
 DEFAULT_TIMEOUT_S = 30 * 60.0  # `pv gate --timeout`: a gate that hangs must end, and say so
 KILL_GRACE_S = 5.0  # after SIGTERM to pytest's process group, before SIGKILL
 POLL_S = 0.1
+LINGER_S = 15.0  # how long pytest may keep running after its last selected test ended
 TICK_S = 0.5
 
 
@@ -486,6 +487,7 @@ def run_gate(
         collect_errors: list[dict] = []
         finished = False
         timed_out = False
+        lingered = False  # every test ended, then pytest hung and was ended by the gate
         outcomes: dict[str, TestOutcome] = {}
         announced: set[str] = set()
 
@@ -538,6 +540,7 @@ def run_gate(
                     raise GateError(f"cannot start pytest ({cmd[0]}): {exc}") from exc
                 try:
                     last_tick = 0.0
+                    all_ended_at = None
                     while proc.poll() is None:
                         feed(tail.read())
                         if time.time() - last_tick >= TICK_S:  # lets a status line show the clock
@@ -545,6 +548,14 @@ def run_gate(
                             emit("tick")
                         if deadline is not None and time.time() >= deadline:
                             timed_out = True
+                            _kill_group(proc)
+                            break
+                        if all_ended_at is None and all(n in records for n in fid_of):
+                            all_ended_at = time.time()
+                        if all_ended_at is not None and time.time() - all_ended_at >= LINGER_S:
+                            # Every verdict is in, but pytest does not exit (xdist can hang replacing
+                            # a crashed worker): nothing is left to learn from it.
+                            lingered = True
                             _kill_group(proc)
                             break
                         time.sleep(POLL_S)
@@ -559,7 +570,7 @@ def run_gate(
             exit_status, tail_text = 5, "no executable falsifiers selected"
         wall = time.time() - t0
     crash = ""
-    if nodes and not timed_out and not finished:
+    if nodes and not timed_out and not finished and not lingered:
         if exit_status >= 0 and not records and not running:
             # pytest refused to start (bad args, a plugin error, collection aborted): no verdict at all
             raise GateError(f"pytest exited {exit_status} without running a falsifier:\n{tail_text}")
@@ -567,7 +578,7 @@ def run_gate(
     elif nodes and exit_status not in (0, 1) and not records and not timed_out:
         raise GateError(f"pytest exited {exit_status} without running a falsifier:\n{tail_text}")
     # -x stopped pytest after a failure: what it never reached was not run, not broken.
-    stopped = bool(exitfirst and any(r["outcome"] == "failed" for r in records.values()))
+    stopped = bool(exitfirst and any(r["outcome"] in ("failed", "crashed") for r in records.values()))
     for fid, node in nodes.items():
         if fid in outcomes:
             continue
@@ -619,6 +630,7 @@ def run_gate(
         timed_out=timed_out,
         crash=crash,
         locations=_locations(selected, by_id, config.root),
+        extra={"killed_after_last_test": True} if lingered else {},
     )
     emit("done", result=result)
     return result

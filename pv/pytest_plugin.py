@@ -142,12 +142,17 @@ class _Report:
             self.start(report.nodeid)
             rec = self.tests[report.nodeid]
         start, stop = getattr(report, "start", None), getattr(report, "stop", None)
-        if start is not None:
+        if start:
             rec["start"] = min(rec["start"], start)
-        if stop is not None:
+        if stop:
             rec["stop"] = max(rec["stop"], stop)
         rec["duration"] += float(getattr(report, "duration", 0.0) or 0.0)
-        if report.failed:
+        if report.when not in ("setup", "call", "teardown") and report.failed:
+            # xdist's report for a worker that died under this test ("worker 'gw0' crashed while
+            # running …"): the process died, the test did not fail an assertion
+            rec["outcome"] = "crashed"
+            rec["message"] = _short(report)
+        elif report.failed:
             rec["outcome"] = "failed"
             rec["message"] = rec["message"] or f"{report.when}: {_short(report)}"
         elif report.skipped and rec["outcome"] != "failed":
