@@ -147,9 +147,11 @@ def test_hunt_finds_shrinks_and_pins_the_rare_failure(project: Path) -> None:
     config = load_config(project)
     targets = select_targets(config, falsifier_ids=["FALSIFY-RARE-001"])
     seen = []
-    result = hunt(config, targets, budget_s=20, jobs=1, on_progress=seen.append, slice_s=0.5)
+    result = hunt(config, targets, budget_s=60, jobs=1, on_progress=seen.append, slice_s=0.5)
     assert result.exit_code == 1
-    assert result.elapsed < 15  # stops at the first failure, not at the end of the budget
+    # Stops at the first failure (a few seconds when the machine is idle), not at the end of the
+    # budget; the budget is generous because the workers' start-up counts in it (14 s seen under load).
+    assert result.elapsed < 45
     (failure,) = result.failures
     assert failure.falsify_id == "FALSIFY-RARE-001"
     n = failure.example["n"]
