@@ -15,6 +15,7 @@ API (stable):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -33,6 +34,11 @@ DB_DIR = ".pv/hypothesis"
 # Workers stop themselves one example after the deadline (pv.hunt_plugin); shrinking a failure found
 # late may go on a little longer. GRACE_S past that, a worker still running is killed.
 GRACE_S = 30.0
+STARTUP_S = 120.0  # more for a worker that has not finished collecting (a very loaded machine)
+
+
+def _late_text(seconds: float) -> str:
+    return f"{seconds:.0f} s"
 
 
 def shrink_grace(budget_s: float) -> float:
@@ -93,6 +99,7 @@ class HuntResult:
     examples_by_node: dict = field(default_factory=dict, compare=False)  # node id -> examples tried
     not_reached: tuple[str, ...] = ()  # selected node ids the budget ran out before
     startup_s: float = 0.0  # from the start to the slowest worker's first run (pytest start, collection)
+    stopped_in: tuple[str, ...] = ()  # tests still running at the hard limit (their worker was killed)
 
     @property
     def exit_code(self) -> int:
@@ -241,14 +248,21 @@ def hunt(
                 procs.append(
                     (subprocess.Popen(cmd, cwd=root, env=env, stdout=fh, stderr=subprocess.STDOUT), log)
                 )
+        stopped: dict[int, str] = {}  # worker -> the test it was still running at its hard limit
+        late = shrink_grace(budget_s) + GRACE_S
         while any(p.poll() is None for p, _ in procs):
-            if time.time() > deadline + shrink_grace(budget_s) + GRACE_S:
-                for p, _ in procs:  # only our own children, by handle
-                    if p.poll() is None:
-                        p.kill()
-                break
+            states_now = {s["worker"]: s for s in _read_states(state)}
+            now = time.time()
+            for i, (p, _) in enumerate(procs):  # only our own children, by handle
+                s = states_now.get(i)
+                # A worker's grace runs from the deadline, or from its own start when that came later
+                # (a loaded machine); one that never got going has STARTUP_S more.
+                began = (s.get("loop_start") or now) if s is not None else deadline + STARTUP_S
+                if p.poll() is None and now > max(deadline, began) + late:
+                    p.kill()
+                    stopped[i] = (s or {}).get("current", "")
             if on_progress is not None:
-                on_progress(_progress(_read_states(state), start, budget_s))
+                on_progress(_progress(list(states_now.values()), start, budget_s))
             time.sleep(poll_s)
         for p, _ in procs:
             p.wait()
@@ -258,11 +272,26 @@ def hunt(
         by_worker = {s["worker"]: s for s in states}
         for i, (p, log) in enumerate(procs):
             s = by_worker.get(i)
+            if s is not None and i in stopped and not s.get("error"):
+                continue  # stopped by us, one slow test past the budget: what it wrote stands
             if s is None or s.get("error") or (p.returncode not in (0, 1) and not s.get("failures")):
                 tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
                 why = (s or {}).get("error") or f"exit status {p.returncode}"
                 raise HuntError(f"hunt worker {i} failed ({why}); its output ends with:\n{tail}")
-        return _result(states, targets, start, budget_s, len(procs))
+        result = _result(states, targets, start, budget_s, len(procs))
+        result = dataclasses.replace(result, stopped_in=tuple(sorted(n for n in stopped.values() if n)))
+        if not result.hunted and not result.failures:
+            # an empty hunt is no evidence, whatever the exit status says
+            why = (
+                f"{', '.join(result.stopped_in)} was still running its first run when stopped "
+                f"{_late_text(late)} after the budget"
+                if result.stopped_in
+                else "no selected falsifier draws inputs"
+                if result.skipped
+                else "no worker got as far as a first run"
+            )
+            raise HuntError(f"nothing was hunted: {why}. Give a larger --budget, or select other falsifiers.")
+        return result
     finally:
         for p, _ in procs:
             if p.poll() is None:

@@ -219,6 +219,7 @@ def pytest_runtestloop(session) -> bool | None:
             n = FIRST_EXAMPLES if speed is None else int(min(w.slice_s, max(left, 0.0)) / max(speed, 1e-6))
             n = max(MIN_EXAMPLES, min(MAX_EXAMPLES, n))
             w.current = item.nodeid
+            w.write()  # so the parent can name the test if it must stop this worker mid-run
             w.instrument(item)
             w.configure_run(item, n)
             w.run_calls, w.run_failed, w.cut_short = 0, False, False

@@ -12,6 +12,8 @@ import sys
 
 import click
 
+GRACE_NOTE = "well past the budget; its worker was ended (its earlier runs count)"
+
 
 def _fmt_s(seconds: float) -> str:
     seconds = round(seconds)
@@ -87,6 +89,8 @@ def hunt(ctx, budget, gates, falsifiers, jobs, keep_going, no_pin) -> None:
     reached = (
         f", {len(result.not_reached)} not reached before the budget ran out" if result.not_reached else ""
     )
+    for node in result.stopped_in:
+        click.echo(f"  stopped: {node} was still running {GRACE_NOTE}", err=True)
     click.echo(
         f"{'FOUND' if found else 'clean'}: {found} of {len(result.hunted)} falsifier(s) hunted failed · "
         f"{result.examples} examples tried in {result.runs} runs over {_fmt_s(result.elapsed)} "

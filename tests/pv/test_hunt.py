@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -240,3 +241,33 @@ def test_a_failure_whose_shrinking_outlasts_the_budget_is_still_reported(project
     assert failure.falsify_id == "FALSIFY-RARE-001" and isinstance(failure.example["n"], int)
     assert "every n fails" in failure.error and "shrinking was cut short" in failure.error
     assert result.elapsed < max(1.5, result.startup_s) + 0.4 + 3.0, result
+
+
+STUCK = """\
+import time
+
+import pytest
+from hypothesis import given, strategies as st
+
+
+@pytest.mark.falsifier("FALSIFY-SAFE-001")
+@given(n=st.integers(0, 10**6))
+def test_FALSIFY_SAFE_001(n):
+    time.sleep(120)  # one example far longer than any budget
+"""
+
+
+def test_a_stuck_worker_is_stopped_and_an_empty_hunt_is_no_pass(project: Path, monkeypatch) -> None:
+    import pv.hunt as hunt_mod
+    from pv.hunt import HuntError
+
+    (project / "gen" / "test_rare.py").write_text(STUCK)
+    monkeypatch.setattr(hunt_mod, "GRACE_S", 2.0)
+    monkeypatch.setattr(hunt_mod, "shrink_grace", lambda _budget: 0.0)
+    config = load_config(project)
+    targets = select_targets(config, falsifier_ids=["FALSIFY-SAFE-001"])
+    t0 = time.time()
+    stuck = r"nothing was hunted: gen/test_rare.py::test_FALSIFY_SAFE_001 was still running its first run"
+    with pytest.raises(HuntError, match=stuck):
+        hunt(config, targets, budget_s=2, jobs=1)
+    assert time.time() - t0 < 60  # stopped at its grace, not after the 120 s example
