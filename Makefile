@@ -10,11 +10,22 @@ TORCH_PIN ?= torch==2.13.0
 
 install: $(VENV)/.installed
 
+# The wheel (distribution `pv-contracts`) holds only pv. This repository's own packages — the
+# reference `trainer`, `falsifiers`, `bench` — are never installed into site-packages, where `trainer`
+# could replace another project's package: a .pth file puts this checkout on the venv's sys.path, and
+# a small launcher provides `.venv/bin/trainer` (same as `python -m trainer`).
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q '$(TORCH_PIN)'
+	@# the distribution was called `pv` before; drop it so two editable finders do not compete
+	$(BIN)/python -m pip uninstall -q -y pv 2>/dev/null || true
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -c 'import pathlib, sys, sysconfig; \
+		pathlib.Path(sysconfig.get_paths()["purelib"], "pv-checkout.pth").write_text(sys.argv[1] + "\n")' '$(CURDIR)'
+	printf '#!%s\nimport sys\nfrom trainer.cli import main\nsys.exit(main(prog_name="trainer"))\n' \
+		'$(CURDIR)/$(BIN)/python' > $(BIN)/trainer
+	chmod +x $(BIN)/trainer
 	touch $@
 
 demo: install

@@ -22,7 +22,7 @@ def test_FALSIFY_MODEL_VOCAB_PREFLIGHT(sizes):
     preflight_rejection.check(resolve('trainer.guards:vocab_preflight'), sizes, guard='vocab')
 
 
-@pytest.mark.falsifier("FALSIFY-MODEL-OOV")
+@pytest.mark.falsifier("FALSIFY-MODEL-OOV", expensive=True)
 @settings(max_examples=10)
 @given(**model_property.strategies(property='rejects-oov', vocab_size=300))
 @example(offset=0)
@@ -33,7 +33,7 @@ def test_FALSIFY_MODEL_OOV(offset):
     model_property.check(resolve('trainer.model:Transformer'), offset, property='rejects-oov', vocab_size=300)
 
 
-@pytest.mark.falsifier("FALSIFY-MODEL-TIED")
+@pytest.mark.falsifier("FALSIFY-MODEL-TIED", expensive=True)
 @settings(max_examples=1)
 @given(**model_property.strategies(property='tied-embeddings', vocab_size=2048))
 def test_FALSIFY_MODEL_TIED(offset):
@@ -41,7 +41,7 @@ def test_FALSIFY_MODEL_TIED(offset):
     model_property.check(resolve('trainer.model:Transformer'), offset, property='tied-embeddings', vocab_size=2048)
 
 
-@pytest.mark.falsifier("FALSIFY-MODEL-TINY-BAND")
+@pytest.mark.falsifier("FALSIFY-MODEL-TINY-BAND", expensive=True)
 @settings(max_examples=1)
 @given(**model_property.strategies(property='param-band', preset='tiny', vocab_size=2048, lo=1000000, hi=1250000))
 def test_FALSIFY_MODEL_TINY_BAND(offset):
@@ -50,7 +50,7 @@ def test_FALSIFY_MODEL_TINY_BAND(offset):
     model_property.check(resolve('trainer.model:Transformer'), offset, property='param-band', preset='tiny', vocab_size=2048, lo=1000000, hi=1250000)
 
 
-@pytest.mark.falsifier("FALSIFY-MODEL-SMALL-BAND")
+@pytest.mark.falsifier("FALSIFY-MODEL-SMALL-BAND", expensive=True)
 @settings(max_examples=1)
 @given(**model_property.strategies(property='param-band', preset='small', vocab_size=2048, lo=10000000, hi=11000000))
 def test_FALSIFY_MODEL_SMALL_BAND(offset):

@@ -124,7 +124,7 @@ def test_FALSIFY_TRAIN_BUDGET_PREFLIGHT(sizes):
     preflight_rejection.check(resolve('trainer.guards:budget_preflight'), sizes, guard='budget')
 
 
-@pytest.mark.falsifier("FALSIFY-TRAIN-REPRO-RNGS")
+@pytest.mark.falsifier("FALSIFY-TRAIN-REPRO-RNGS", expensive=True)
 @given(**determinism.strategies(probe='seeded-rngs'))
 def test_FALSIFY_TRAIN_REPRO_RNGS(seed):
     """FALSIFY-TRAIN-REPRO-RNGS attacks INV-TRAIN-REPRO: seed_everything seeds python, numpy and torch
@@ -132,7 +132,7 @@ def test_FALSIFY_TRAIN_REPRO_RNGS(seed):
     determinism.check(resolve('trainer.loop:seed_everything'), seed, probe='seeded-rngs')
 
 
-@pytest.mark.falsifier("FALSIFY-TRAIN-REPRO-INIT")
+@pytest.mark.falsifier("FALSIFY-TRAIN-REPRO-INIT", expensive=True)
 @settings(max_examples=4)
 @given(**determinism.strategies(probe='model-init'))
 def test_FALSIFY_TRAIN_REPRO_INIT(seed):
@@ -141,7 +141,7 @@ def test_FALSIFY_TRAIN_REPRO_INIT(seed):
     determinism.check(resolve('trainer.loop:seed_everything'), seed, probe='model-init')
 
 
-@pytest.mark.falsifier("FALSIFY-TRAIN-REPRO-STREAM")
+@pytest.mark.falsifier("FALSIFY-TRAIN-REPRO-STREAM", expensive=True)
 @given(**determinism.strategies(probe='token-stream'))
 def test_FALSIFY_TRAIN_REPRO_STREAM(seed):
     """FALSIFY-TRAIN-REPRO-STREAM attacks INV-TRAIN-REPRO: The same seed gives the same batch order;

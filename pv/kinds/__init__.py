@@ -10,7 +10,9 @@ registry; a name defined twice is an error, never a silent override:
 
 Discovery never imports a kind module: names come from each module's `NAME = "..."` line (read with
 `ast`) or from the entry point, so `pv validate` can tell a misspelled kind without running project
-code. `KindRegistry.load(name)` imports the one module a generated test needs.
+code. `KindRegistry.load(name)` imports the one module a generated test needs; a project kind is
+imported from the file discovery found, with the project root made importable for it if it is not
+(the `pv` console script runs with its own bin directory on sys.path, not the project's).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import importlib
 import importlib.machinery
 import importlib.metadata
+import importlib.util
 import re
 import sys
 from collections.abc import Iterable
@@ -216,10 +219,20 @@ class KindRegistry:
     def load(self, name: str) -> ModuleType:
         """Import the kind's module and check it has what generation and the runtime need."""
         ref = self.ref(name)
+        if ref.origin == "project" and ref.path is not None:
+            _make_importable(ref)
         try:
             mod = importlib.import_module(ref.module)
         except ImportError as exc:
             raise UnknownKindError(f"kind {name!r}: cannot import {ref.module} ({exc})") from exc
+        if ref.origin == "project" and ref.path is not None:
+            where = Path(getattr(mod, "__file__", "") or "").resolve()
+            if where != ref.path.resolve():
+                raise UnknownKindError(
+                    f"kind {name!r}: {ref.module} imports from {where}, but [tool.pv].kinds found it at "
+                    f"{ref.path}: another package named {ref.module.partition('.')[0]!r} shadows the "
+                    "project's; rename the project's kinds package"
+                )
         missing = [attr for attr in REQUIRED if not hasattr(mod, attr)]
         if missing:
             raise UnknownKindError(
@@ -242,6 +255,38 @@ class KindRegistry:
             if unknown:
                 raise UnknownKindError(f"kind module {ref.module}: {attr} names no param(s) {unknown}")
         return mod
+
+
+_added_roots: set[str] = set()  # sys.path entries pv appended for project kinds
+
+
+def _import_root(ref: KindRef) -> Path:
+    """The directory `ref.module` is imported from: its file's ancestor one level per dotted part."""
+    assert ref.path is not None
+    return ref.path.resolve().parents[len(ref.module.split(".")) - 1]
+
+
+def _make_importable(ref: KindRef) -> None:
+    """Let `import ref.module` find the file discovery found, without the caller's sys.path knowing
+    the project: append (never prepend: installed packages and pv itself keep precedence) its import
+    root. A module of the same name imported earlier from another project pv opened in this process
+    (tests, a long-lived caller) is dropped first, so each project gets its own kinds."""
+    root = str(_import_root(ref))
+    top = ref.module.partition(".")[0]
+    loaded = sys.modules.get(top)
+    if loaded is not None:
+        origin = Path(getattr(loaded, "__file__", "") or "").resolve()
+        stale = not str(origin).startswith(root + "/")
+        if stale and any(str(origin).startswith(r + "/") for r in _added_roots):
+            for key in [k for k in sys.modules if k == top or k.startswith(top + ".")]:
+                del sys.modules[key]
+            importlib.invalidate_caches()
+        else:
+            return
+    if importlib.util.find_spec(top) is None and root not in sys.path:
+        sys.path.append(root)
+        _added_roots.add(root)
+        importlib.invalidate_caches()
 
 
 def render(kind: ModuleType, falsifier: dict, contract: dict) -> str:

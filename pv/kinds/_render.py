@@ -2,7 +2,7 @@
 
 Every generated test has the same shape, so a reader learns it once:
 
-    @pytest.mark.falsifier("FALSIFY-X")
+    @pytest.mark.falsifier("FALSIFY-X")              # , expensive=True for EXPENSIVE kinds
     @settings(max_examples=N)                      # only when the contract overrides it
     @given(**kind.strategies(param=...))           # only for kinds with drawn inputs (ARGS)
     @example(arg=...)                              # one per pinned contract example
@@ -115,7 +115,10 @@ def render_test(falsifier: dict, kind: ModuleType, contract: dict | None = None)
     alias = codegen.identifier(kind_alias(kind.NAME), "kind name")
     fid = falsifier["id"]
     kw = kwargs_source(params)
-    lines = [f"@pytest.mark.falsifier({codegen.string(fid, quote=DQ)})"]
+    # An EXPENSIVE kind's examples are each costly (a model built, a run made): pv's pytest plugin
+    # runs the test without shrinking, which would repeat that cost hundreds of times.
+    expensive = ", expensive=True" if getattr(kind, "EXPENSIVE", False) and kind.ARGS else ""
+    lines = [f"@pytest.mark.falsifier({codegen.string(fid, quote=DQ)}{expensive})"]
     if getattr(kind, "GROUP", None):  # kinds sharing the tiny run land on one xdist worker
         lines.append(f"@pytest.mark.xdist_group({codegen.string(str(kind.GROUP), quote=DQ)})")
     n = max_examples(falsifier)

@@ -42,7 +42,11 @@ class Kind(Protocol):
     #   TARGET_PARAMS: tuple[str, ...]     params naming code as module.path[:attr] (resolve)
     #   SIBLING_PARAMS: tuple[str, ...]    params naming an attribute of the target's module (resolve_sibling)
     #   GROUP: str                         kinds sharing one expensive fixture (one xdist worker)
-    #   EXPENSIVE: bool                    each example is costly: bounded examples, no shrinking
+    #   EXPENSIVE: bool                    each example is costly (builds a model, makes a run): the
+    #                                      generated test is marked `falsifier(id, expensive=True)` and
+    #                                      pv's pytest plugin runs it without shrinking; give such
+    #                                      falsifiers a small `max_examples`, and draw (or build) nothing
+    #                                      the checked property does not use
     #   strategies(**params) -> dict[str, SearchStrategy]   required when ARGS is not empty
     #   render(falsifier, contract) -> str                  default: pv.kinds._render.render_test
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import importlib.metadata
 import json
 from collections.abc import Iterable
 
@@ -19,8 +21,31 @@ from pv.reporters._common import (
 )
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://pv.dev/docs/cli"
+DISTRIBUTION = "pv-contracts"
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+@functools.cache
+def _docs_base() -> str | None:
+    """The `Documentation` project URL of the installed pv (the folder holding docs/*.md), if any."""
+    try:
+        urls = importlib.metadata.metadata(DISTRIBUTION).get_all("Project-URL") or []
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for entry in urls:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() in ("documentation", "docs") and url.strip().startswith("https://"):
+            return url.strip().rstrip("/")
+    return None
+
+
+def docs_uri(page: str, anchor: str = "") -> str | None:
+    """An absolute link to one of pv's own docs pages (docs/<page>.md), or None when this pv declares
+    no documentation URL: SARIF wants absolute URIs, and a guessed site would not be ours."""
+    base = _docs_base()
+    if base is None:
+        return None
+    return f"{base}/{page}.md" + (f"#{anchor}" if anchor else "")
 
 
 def fingerprint(f: Finding, uri: str) -> str:
@@ -43,15 +68,19 @@ def _rule_descriptor(rule: object) -> dict:
     explanation = getattr(rule, "explanation", "") or summary
     fix = getattr(rule, "fix", "")
     help_text = f"{fix}" if fix else summary
-    return {
+    # The explanation travels inline (`help`), so a viewer needs no link; `pv explain ID` prints it too.
+    descriptor = {
         "id": rule.id,
         "name": getattr(rule, "name", rule.id),
         "shortDescription": {"text": summary},
         "fullDescription": {"text": explanation.strip()},
-        "help": {"text": help_text, "markdown": explanation.strip()},
-        "helpUri": f"{INFORMATION_URI}#{rule.id.lower()}",
+        "help": {"text": f"{help_text}\n(pv explain {rule.id})", "markdown": explanation.strip()},
         "defaultConfiguration": {"level": _LEVELS.get(Severity(sev), "error")},
     }
+    help_uri = docs_uri("cli", "pv-explain-rule")
+    if help_uri:
+        descriptor["helpUri"] = help_uri
+    return descriptor
 
 
 def _region(f: Finding) -> dict | None:
@@ -98,16 +127,17 @@ def render(
         ]
         results.append(result)
 
+    driver = {
+        "name": "pv",
+        "version": __version__,
+        "semanticVersion": __version__,
+        "rules": [_rule_descriptor(by_id[rid]) for rid in ordered],
+    }
+    info = docs_uri("cli")
+    if info:
+        driver["informationUri"] = info
     run = {
-        "tool": {
-            "driver": {
-                "name": "pv",
-                "version": __version__,
-                "semanticVersion": __version__,
-                "informationUri": INFORMATION_URI,
-                "rules": [_rule_descriptor(by_id[rid]) for rid in ordered],
-            }
-        },
+        "tool": {"driver": driver},
         "invocations": [{"executionSuccessful": True}],
         "results": results,
         # The denominators, so a viewer can tell "0 results over 0 files" from a real pass.
