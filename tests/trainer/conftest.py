@@ -1,54 +1,5 @@
-"""Shared trainer fixtures, built once per test session (per xdist worker) from 30 stdlib files.
+"""Trainer tests share the tiny tokenizer and dataset fixtures of tests/conftest.py."""
 
-- `tiny_tokenizer_dir` → Path of a trained byte-level BPE tokenizer (vocab TINY_VOCAB = 512):
-  tokenizer.json, vocab.json, merges.txt, tokenizer_meta.json. Load with `BpeTokenizer.load(path)`.
-- `tiny_dataset_dir` → Path of a dataset prepared from the same 30 files with that tokenizer
-  (val_fraction 0.1): manifest.json + train-00000.bin + val-00000.bin. Load with `load_dataset(path)`.
-  Roughly 150k train tokens, a few thousand val tokens.
-- `tiny_vocab_size` → 512, the vocab size of `tiny_tokenizer_dir` (test modules cannot import conftest).
-- `tiny_dataset_copy` → a fresh per-test copy of the dataset for tests that corrupt or modify files.
-Both session fixtures are shared: treat them as read-only (copy before editing).
-"""
-
-from __future__ import annotations
-
-import shutil
-from pathlib import Path
-
-import pytest
 import torch
 
-from trainer.corpus import corpus_files
-from trainer.data import prepare_dataset
-from trainer.tokenizer import train_tokenizer
-
-TINY_FILES = 30
-TINY_VOCAB = 512
-
 torch.set_num_threads(1)  # 2 shared cores on the CI box: intra-op threads only contend
-
-
-@pytest.fixture(scope="session")
-def tiny_vocab_size() -> int:
-    return TINY_VOCAB
-
-
-@pytest.fixture(scope="session")
-def tiny_tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("tiny") / "tokenizer"
-    train_tokenizer(corpus_files("stdlib", TINY_FILES), TINY_VOCAB, out)
-    return out
-
-
-@pytest.fixture(scope="session")
-def tiny_dataset_dir(tmp_path_factory: pytest.TempPathFactory, tiny_tokenizer_dir: Path) -> Path:
-    out = tmp_path_factory.mktemp("tiny") / "data"
-    prepare_dataset("stdlib", tiny_tokenizer_dir, out, max_files=TINY_FILES, val_fraction=0.1)
-    return out
-
-
-@pytest.fixture
-def tiny_dataset_copy(tiny_dataset_dir: Path, tmp_path: Path) -> Path:
-    dst = tmp_path / "data"
-    shutil.copytree(tiny_dataset_dir, dst)
-    return dst
