@@ -222,6 +222,14 @@ def _pretrain_run(as_json: bool, params: dict[str, Any]) -> None:
 
     def body() -> RunStatus:
         nonlocal sync
+        try:
+            return run()
+        except KeyboardInterrupt:  # outside the loop's own handling: peers may sit in a collective
+            sync = False
+            raise
+
+    def run() -> RunStatus:
+        nonlocal sync
         for flag, value in (("--dataset", cfg.dataset), ("--tokenizer", cfg.tokenizer)):
             if not Path(value).is_dir():
                 raise DataError(f"{flag}: not a directory", path=value)

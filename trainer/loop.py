@@ -87,9 +87,8 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 # Directories a run dir must never be (or, for the trees below, lie in): config.json, train.jsonl and
 # ckpt/ written there would overwrite or litter the system.
 SYSTEM_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/media", "/mnt",
-               "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var",
-               "/var/tmp")  # fmt: skip
-SYSTEM_DIRS += ("/usr/local",)
+               "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/local",
+               "/var", "/var/tmp")  # fmt: skip
 SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/sbin", "/sys",
                 "/usr/bin", "/usr/include", "/usr/lib", "/usr/lib64", "/usr/sbin", "/usr/share")  # fmt: skip
 RUN_FILES = (CONFIG_FILE, TRAIN_LOG, RESULT_FILE, "ckpt")  # any of them: the directory holds a run
@@ -116,12 +115,13 @@ def check_run_dir_location(cfg: TrainConfig) -> None:
         )
     for flag, value in (("--dataset", cfg.dataset), ("--tokenizer", cfg.tokenizer)):
         other = _real(value)
-        how = (
-            "is" if run_dir == other
-            else "lies inside" if run_dir.is_relative_to(other)
-            else "contains" if other.is_relative_to(run_dir)
-            else None
-        )  # fmt: skip
+        how = None
+        if run_dir == other:
+            how = "is"
+        elif run_dir.is_relative_to(other):
+            how = "lies inside"
+        elif other.is_relative_to(run_dir):
+            how = "contains"
         if how is not None:
             raise DataError(
                 f"--run-dir {how} the {flag} directory {other}: the run's files would mix with (and a "

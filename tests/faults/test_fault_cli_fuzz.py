@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,10 @@ ODD = ["", " ", "a\nb", "\udcff", "--", "-", "~", "/", "/etc", "/nonexistent/x",
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, tiny_tokenizer_dir: Path, tiny_dataset_dir: Path) -> dict[str, list[str]]:
     root = tmp_path_factory.mktemp("fuzz")
+    # Copies: drawn command lines write into them (`--out TOKENIZER --force`), and the session's
+    # fixtures are shared with every other test of this worker.
+    tiny_tokenizer_dir = shutil.copytree(tiny_tokenizer_dir, root / "tokenizer")
+    tiny_dataset_dir = shutil.copytree(tiny_dataset_dir, root / "data")
     corpus = root / "corpus"
     corpus.mkdir()
     for i in range(3):

@@ -9,6 +9,7 @@ that holds no run. Each refusal is DATA_ERROR (8) naming the path, and nothing i
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -74,8 +75,9 @@ def test_run_dir_overlapping_the_dataset_is_refused(tiny_tokenizer_dir, tiny_dat
 
 
 def test_run_dir_equal_to_the_tokenizer_is_refused(tiny_tokenizer_dir, tiny_dataset_dir, tmp_path) -> None:
-    spelled = Path(os.path.relpath(tiny_tokenizer_dir))  # another spelling of the same folder
-    refused(pretrain(tiny_tokenizer_dir, tiny_dataset_dir, spelled), "is the --tokenizer directory")
+    tok = shutil.copytree(tiny_tokenizer_dir, tmp_path / "tok")  # a copy: a regression would write here
+    spelled = Path(os.path.relpath(tok))  # another spelling of the same folder
+    refused(pretrain(tok, tiny_dataset_dir, spelled), "is the --tokenizer directory")
 
 
 def test_non_empty_folder_without_a_run_is_refused(tiny_tokenizer_dir, tiny_dataset_dir, tmp_path) -> None:
