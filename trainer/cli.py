@@ -16,6 +16,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 from click.core import ParameterSource
 
+from pv import __version__
 from trainer.cli_config import merge_config_file
 from trainer.config import MAX_MODEL_VOCAB, MODELS, TrainConfig
 from trainer.errors import DataError, GuardError, Interrupted, TrainerError, io_error
@@ -55,7 +56,7 @@ def _fail(message: str, status: RunStatus) -> NoReturn:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="pv", prog_name="trainer", message="%(prog)s %(version)s")
+@click.version_option(__version__, prog_name="trainer", message="%(prog)s %(version)s")
 def main() -> None:
     """Train a byte-level BPE tokenizer, prepare token shards, pretrain a small decoder, QA the run,
     then sample from it, export it for HF transformers, or write an HTML report.

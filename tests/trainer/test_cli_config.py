@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from importlib.metadata import version
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
 
+import pv
 from trainer import cli
 from trainer.config import TrainConfig
 
@@ -111,7 +111,7 @@ def test_missing_config_file_and_missing_required_options(tmp_path: Path) -> Non
 
 def test_version() -> None:
     res = CliRunner().invoke(cli.main, ["--version"])
-    assert res.exit_code == 0 and res.stdout == f"trainer {version('pv')}\n"
+    assert res.exit_code == 0 and res.stdout == f"trainer {pv.__version__}\n"
 
 
 def _commands(group: click.Group, prefix: str = ""):
