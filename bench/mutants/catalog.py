@@ -406,7 +406,10 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
 )
 
+# The model / optimizer / schedule surface mutants live in their own module (it imports Mutant from here).
+from bench.mutants.catalog_model import MODEL_MUTANTS  # noqa: E402
 
+MUTANTS += MODEL_MUTANTS
 BY_NAME = {m.name: m for m in MUTANTS}
 
 
