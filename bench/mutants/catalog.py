@@ -406,10 +406,9 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
 )
 
-# The model / optimizer / schedule surface mutants live in their own module (it imports Mutant from here).
-from bench.mutants.catalog_model import MODEL_MUTANTS  # noqa: E402
+from bench.mutants.catalog_model import model_mutants  # noqa: E402  (model / optimizer surface, issue 9)
 
-MUTANTS += MODEL_MUTANTS
+MUTANTS = (*MUTANTS, *model_mutants(Mutant))
 BY_NAME = {m.name: m for m in MUTANTS}
 
 

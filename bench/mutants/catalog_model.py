@@ -2,16 +2,15 @@
 
 Each kernel stays right on its own (the kernel falsifiers still pass); what breaks is the model or the
 update as training calls it, so only the surface kinds (`model-surface`, `hf-differential`,
-`optimizer-schedule`) can see them. Loaded by bench/mutants/catalog.py (import the catalog, not this
-module). Classes: (6) model bugs invisible to kernel tests, (7) optimizer and schedule, (2) model
-dimensions that never arrive.
+`optimizer-schedule`) can see them. bench/mutants/catalog.py adds `model_mutants(Mutant)` to MUTANTS
+(the class is passed in, so this module never imports the catalog: no import cycle). Classes: (6) model
+bugs invisible to kernel tests, (7) optimizer and schedule, (2) model dimensions that never arrive.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-
-from bench.mutants.catalog import Mutant, _obj, _set
 
 MODEL = "trainer/model.py"
 OPTIM = "trainer/optim.py"
@@ -20,6 +19,19 @@ MODEL_BUG = "(6) model bug invisible to kernel tests"
 OPTIM_BUG = "(7) optimizer and schedule"
 NEVER_ARRIVES = "(2) configuration that never arrives"
 REFERENCE = "FALSIFY-MODEL-REFERENCE"
+
+
+def _obj(target: str):
+    module, _, attr = target.partition(":")
+    obj = importlib.import_module(module)
+    for part in filter(None, attr.split(".")):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _set(target: str, value) -> None:
+    module, _, attr = target.partition(":")
+    setattr(importlib.import_module(module), attr, value)  # module-level names only
 
 
 # ---------------------------------------------------------------- model bodies (monkeypatches)
@@ -188,312 +200,322 @@ def _update(variant: str) -> Callable[[], None]:
     return apply
 
 
-MODEL_MUTANTS: tuple[Mutant, ...] = (
-    # --- (6) positional encoding
-    Mutant(
-        "rope-q-only",
-        MODEL_BUG,
-        ("trainer.model:CausalSelfAttention.forward",),
-        text_patch=(
-            (
-                MODEL,
-                "q, k = self.rope(q, pos_offset), self.rope(k, pos_offset)",
-                "q = self.rope(q, pos_offset)",
+def model_mutants(Mutant: type) -> tuple:
+    """The model / optimizer / schedule mutants, as instances of the catalog's Mutant class."""
+    return (
+        # --- (6) positional encoding
+        Mutant(
+            "rope-q-only",
+            MODEL_BUG,
+            ("trainer.model:CausalSelfAttention.forward",),
+            text_patch=(
+                (
+                    MODEL,
+                    "q, k = self.rope(q, pos_offset), self.rope(k, pos_offset)",
+                    "q = self.rope(q, pos_offset)",
+                ),
             ),
+            expect=("FALSIFY-MODEL-RELATIVE-POSITION", REFERENCE),
         ),
-        expect=("FALSIFY-MODEL-RELATIVE-POSITION", REFERENCE),
-    ),
-    Mutant(
-        "rope-on-v-too",
-        MODEL_BUG,
-        ("trainer.model:CausalSelfAttention.forward",),
-        text_patch=(
-            (
-                MODEL,
-                "q, k = self.rope(q, pos_offset), self.rope(k, pos_offset)",
-                "q, k, v = self.rope(q, pos_offset), self.rope(k, pos_offset), self.rope(v, pos_offset)",
+        Mutant(
+            "rope-on-v-too",
+            MODEL_BUG,
+            ("trainer.model:CausalSelfAttention.forward",),
+            text_patch=(
+                (
+                    MODEL,
+                    "q, k = self.rope(q, pos_offset), self.rope(k, pos_offset)",
+                    "q, k, v = self.rope(q, pos_offset), self.rope(k, pos_offset), self.rope(v, pos_offset)",
+                ),
             ),
+            expect=("FALSIFY-MODEL-RELATIVE-POSITION", REFERENCE),
         ),
-        expect=("FALSIFY-MODEL-RELATIVE-POSITION", REFERENCE),
-    ),
-    Mutant(
-        "rope-partial",
-        MODEL_BUG,
-        ("trainer.model:RotaryEmbedding.forward",),
-        _rope_partial,
-        expect=(REFERENCE,),
-    ),
-    Mutant(
-        "rope-dropped",
-        MODEL_BUG,
-        ("trainer.model:RotaryEmbedding.forward",),
-        _rope_dropped,
-        expect=("FALSIFY-MODEL-RELATIVE-POSITION", REFERENCE),
-    ),
-    Mutant(
-        "rope-theta-ignored",
-        MODEL_BUG,
-        ("trainer.model:CausalSelfAttention.__init__",),
-        text_patch=(
-            (
-                MODEL,
-                "RotaryEmbedding(self.head_dim, config.max_seq_len, config.rope_theta)",
-                "RotaryEmbedding(self.head_dim, config.max_seq_len, 10000.0)",
+        Mutant(
+            "rope-partial",
+            MODEL_BUG,
+            ("trainer.model:RotaryEmbedding.forward",),
+            _rope_partial,
+            expect=(REFERENCE,),
+        ),
+        Mutant(
+            "rope-dropped",
+            MODEL_BUG,
+            ("trainer.model:RotaryEmbedding.forward",),
+            _rope_dropped,
+            expect=(REFERENCE,),
+        ),
+        Mutant(
+            "rope-theta-ignored",
+            MODEL_BUG,
+            ("trainer.model:CausalSelfAttention.__init__",),
+            text_patch=(
+                (
+                    MODEL,
+                    "RotaryEmbedding(self.head_dim, config.max_seq_len, config.rope_theta)",
+                    "RotaryEmbedding(self.head_dim, config.max_seq_len, 10000.0)",
+                ),
             ),
+            expect=(REFERENCE,),
         ),
-        expect=(REFERENCE,),
-    ),
-    Mutant(
-        "rope-exponent",
-        MODEL_BUG,
-        ("trainer.kernels:rope_cache",),
-        text_patch=(
-            (
-                KERNELS,
-                "-torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim",
-                "-torch.arange(0, head_dim, 2, dtype=torch.float32) / (head_dim // 2)",
+        Mutant(
+            "rope-exponent",
+            MODEL_BUG,
+            ("trainer.kernels:rope_cache",),
+            text_patch=(
+                (
+                    KERNELS,
+                    "-torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim",
+                    "-torch.arange(0, head_dim, 2, dtype=torch.float32) / (head_dim // 2)",
+                ),
             ),
+            expect=(REFERENCE,),
         ),
-        expect=(REFERENCE,),
-    ),
-    # --- (6) masking
-    Mutant(
-        "mask-train-only",
-        MODEL_BUG,
-        ("trainer.model:CausalSelfAttention.forward",),
-        text_patch=(
-            (
-                MODEL,
-                "y = attend(q, k, v)  # (B, H, T, D)",
-                "y = F.scaled_dot_product_attention(q, k, v, is_causal=self.training)  # (B, H, T, D)",
+        # --- (6) masking
+        Mutant(
+            "mask-train-only",
+            MODEL_BUG,
+            ("trainer.model:CausalSelfAttention.forward",),
+            text_patch=(
+                (
+                    MODEL,
+                    "y = attend(q, k, v)  # (B, H, T, D)",
+                    "y = F.scaled_dot_product_attention(q, k, v, is_causal=self.training)  # (B, H, T, D)",
+                ),
             ),
+            expect=("FALSIFY-MODEL-CAUSAL", "FALSIFY-MODEL-MODES", REFERENCE),
         ),
-        expect=("FALSIFY-MODEL-CAUSAL", "FALSIFY-MODEL-MODES", REFERENCE),
-    ),
-    Mutant(
-        "mask-sees-next",
-        MODEL_BUG,
-        ("trainer.model:CausalSelfAttention.forward",),
-        text_patch=(
-            (
-                MODEL,
-                "y = attend(q, k, v)  # (B, H, T, D)",
-                "sees = torch.ones(t, t, dtype=torch.bool, device=x.device).tril(diagonal=1)\n"
-                "        y = F.scaled_dot_product_attention(q, k, v, attn_mask=sees)  # (B, H, T, D)",
+        Mutant(
+            "mask-sees-next",
+            MODEL_BUG,
+            ("trainer.model:CausalSelfAttention.forward",),
+            text_patch=(
+                (
+                    MODEL,
+                    "y = attend(q, k, v)  # (B, H, T, D)",
+                    "sees = torch.ones(t, t, dtype=torch.bool, device=x.device).tril(diagonal=1)\n"
+                    "        y = F.scaled_dot_product_attention(q, k, v, attn_mask=sees)  # (B, H, T, D)",
+                ),
             ),
+            expect=("FALSIFY-MODEL-CAUSAL", REFERENCE),
         ),
-        expect=("FALSIFY-MODEL-CAUSAL", REFERENCE),
-    ),
-    Mutant(
-        "attention-scale",
-        MODEL_BUG,
-        ("trainer.model:attend",),
-        _attention_scale,
-        expect=(REFERENCE,),
-    ),
-    # --- (6) normalisation
-    Mutant(
-        "norm-gain-ignored",
-        MODEL_BUG,
-        ("trainer.model:RMSNorm.forward",),
-        _norm(_gain_ignored),
-        expect=("FALSIFY-MODEL-GRADIENTS", REFERENCE),
-    ),
-    Mutant(
-        "norm-eps-outside-sqrt",
-        MODEL_BUG,
-        ("trainer.model:RMSNorm.forward",),
-        _norm(_eps_outside_sqrt),
-        expect=(REFERENCE,),
-    ),
-    Mutant(
-        "norm-eps-hardcoded",
-        MODEL_BUG,
-        ("trainer.model:RMSNorm.__init__",),
-        _eps_hardcoded,
-        expect=(REFERENCE,),
-    ),
-    Mutant(
-        "norm-over-batch",
-        MODEL_BUG,
-        ("trainer.model:RMSNorm.forward",),
-        _norm(_stats_over_batch),
-        expect=("FALSIFY-MODEL-BATCH",),
-    ),
-    Mutant(
-        "swiglu-swapped",
-        MODEL_BUG,
-        ("trainer.model:SwiGLU.forward",),
-        text_patch=(
-            (
-                MODEL,
-                "self.down(F.silu(self.gate(x)) * self.up(x))",
-                "self.down(F.silu(self.up(x)) * self.gate(x))",
+        Mutant(
+            "attention-scale",
+            MODEL_BUG,
+            ("trainer.model:attend",),
+            _attention_scale,
+            expect=(REFERENCE,),
+        ),
+        # --- (6) normalisation
+        Mutant(
+            "norm-gain-ignored",
+            MODEL_BUG,
+            ("trainer.model:RMSNorm.forward",),
+            _norm(_gain_ignored),
+            expect=("FALSIFY-MODEL-GRADIENTS", REFERENCE),
+        ),
+        Mutant(
+            "norm-eps-outside-sqrt",
+            MODEL_BUG,
+            ("trainer.model:RMSNorm.forward",),
+            _norm(_eps_outside_sqrt),
+            expect=(REFERENCE,),
+        ),
+        Mutant(
+            "norm-eps-hardcoded",
+            MODEL_BUG,
+            ("trainer.model:RMSNorm.__init__",),
+            _eps_hardcoded,
+            expect=(REFERENCE,),
+        ),
+        Mutant(
+            "norm-over-batch",
+            MODEL_BUG,
+            ("trainer.model:RMSNorm.forward",),
+            _norm(_stats_over_batch),
+            expect=("FALSIFY-MODEL-BATCH",),
+        ),
+        Mutant(
+            "swiglu-swapped",
+            MODEL_BUG,
+            ("trainer.model:SwiGLU.forward",),
+            text_patch=(
+                (
+                    MODEL,
+                    "self.down(F.silu(self.gate(x)) * self.up(x))",
+                    "self.down(F.silu(self.up(x)) * self.gate(x))",
+                ),
             ),
+            expect=(REFERENCE,),
         ),
-        expect=(REFERENCE,),
-    ),
-    # --- (6) labels and logits
-    Mutant(
-        "loss-shift-by-one",
-        MODEL_BUG,
-        ("trainer.model:Transformer.forward",),
-        text_patch=(
-            (
-                MODEL,
-                "return logits, kernels.cross_entropy(logits, targets)",
-                "return logits, kernels.cross_entropy(logits[:, :-1], targets[:, 1:])",
+        # --- (6) labels and logits
+        Mutant(
+            "loss-shift-by-one",
+            MODEL_BUG,
+            ("trainer.model:Transformer.forward",),
+            text_patch=(
+                (
+                    MODEL,
+                    "return logits, kernels.cross_entropy(logits, targets)",
+                    "return logits, kernels.cross_entropy(logits[:, :-1], targets[:, 1:])",
+                ),
             ),
+            expect=("FALSIFY-MODEL-LOSS",),
         ),
-        expect=("FALSIFY-MODEL-LOSS",),
-    ),
-    Mutant(
-        "labels-rolled-by-two",
-        MODEL_BUG,
-        ("trainer.model:Transformer.forward",),
-        _labels_rolled_by_two,
-        expect=("FALSIFY-MODEL-LOSS",),
-    ),
-    # --- (6) vocabulary at the embedding, tying
-    Mutant(
-        "oov-wrap-at-embedding",
-        MODEL_BUG,
-        ("trainer.model:Transformer.__init__", "trainer.model:Transformer._check_ids"),
-        _embedding_maps_ids(lambda ids, v: ids % v),
-        expect=("FALSIFY-MODEL-SURFACE-OOV",),
-    ),
-    Mutant(
-        "oov-clamp-at-embedding",
-        MODEL_BUG,
-        ("trainer.model:Transformer.__init__", "trainer.model:Transformer._check_ids"),
-        _embedding_maps_ids(lambda ids, v: ids.clamp(0, v - 1)),
-        expect=("FALSIFY-MODEL-SURFACE-OOV",),
-    ),
-    Mutant(
-        "weights-untied",
-        MODEL_BUG,
-        ("trainer.model:Transformer.__init__",),
-        _untied,
-        expect=(REFERENCE,),
-    ),
-    # --- (2) model dimensions that never arrive
-    Mutant(
-        "model-vocab-hardcoded",
-        NEVER_ARRIVES,
-        ("trainer.model:model_config",),
-        text_patch=(
-            (
-                MODEL,
-                "return ModelConfig(vocab_size=vocab_size, max_seq_len=max_seq_len,",
-                "return ModelConfig(vocab_size=2048, max_seq_len=max_seq_len,",
+        Mutant(
+            "labels-rolled-by-two",
+            MODEL_BUG,
+            ("trainer.model:Transformer.forward",),
+            _labels_rolled_by_two,
+            expect=("FALSIFY-MODEL-LOSS",),
+        ),
+        # --- (6) vocabulary at the embedding, tying
+        Mutant(
+            "oov-wrap-at-embedding",
+            MODEL_BUG,
+            ("trainer.model:Transformer.__init__", "trainer.model:Transformer._check_ids"),
+            _embedding_maps_ids(lambda ids, v: ids % v),
+            expect=("FALSIFY-MODEL-SURFACE-OOV",),
+        ),
+        Mutant(
+            "oov-clamp-at-embedding",
+            MODEL_BUG,
+            ("trainer.model:Transformer.__init__", "trainer.model:Transformer._check_ids"),
+            _embedding_maps_ids(lambda ids, v: ids.clamp(0, v - 1)),
+            expect=("FALSIFY-MODEL-SURFACE-OOV",),
+        ),
+        Mutant(
+            "weights-untied",
+            MODEL_BUG,
+            ("trainer.model:Transformer.__init__",),
+            _untied,
+            expect=(REFERENCE,),
+        ),
+        # --- (2) model dimensions that never arrive
+        Mutant(
+            "model-vocab-hardcoded",
+            NEVER_ARRIVES,
+            ("trainer.model:model_config",),
+            text_patch=(
+                (
+                    MODEL,
+                    "return ModelConfig(vocab_size=vocab_size, max_seq_len=max_seq_len,",
+                    "return ModelConfig(vocab_size=2048, max_seq_len=max_seq_len,",
+                ),
             ),
+            expect=("FALSIFY-MODEL-CAUSAL",),
         ),
-        expect=("FALSIFY-MODEL-CAUSAL",),
-    ),
-    Mutant(
-        "model-vocab-padded",
-        NEVER_ARRIVES,
-        ("trainer.model:model_config",),
-        _vocab_padded,
-        expect=("FALSIFY-MODEL-CAUSAL", "FALSIFY-MODEL-SURFACE-OOV"),
-    ),
-    # --- (7) schedule
-    Mutant(
-        "warmup-off-by-one",
-        OPTIM_BUG,
-        ("trainer.optim:WarmupCosine.__call__",),
-        text_patch=((OPTIM, "return peak * (step + 1) / warm", "return peak * step / warm"),),
-        expect=("FALSIFY-OPT-SCHEDULE", "FALSIFY-OPT-UPDATE"),
-    ),
-    Mutant(
-        "warmup-missing",
-        OPTIM_BUG,
-        ("trainer.optim:WarmupCosine.for_config",),
-        _warmup_missing,
-        expect=("FALSIFY-OPT-SCHEDULE",),
-    ),
-    Mutant(
-        "cosine-to-zero",
-        OPTIM_BUG,
-        ("trainer.optim:WarmupCosine.__call__",),
-        text_patch=((OPTIM, "floor = self.min_fraction * peak", "floor = 0.0"),),
-        expect=("FALSIFY-OPT-SCHEDULE",),
-    ),
-    Mutant(
-        "cosine-wrong-span",
-        OPTIM_BUG,
-        ("trainer.optim:WarmupCosine.__call__",),
-        text_patch=((OPTIM, "span = max(1, self.total_steps - warm)", "span = max(1, self.total_steps)"),),
-        expect=("FALSIFY-OPT-SCHEDULE",),
-    ),
-    Mutant(
-        "lr-ignored",
-        OPTIM_BUG,
-        ("trainer.optim:WarmupCosine.for_config",),
-        text_patch=((OPTIM, "return cls(peak=cfg.lr,", "return cls(peak=3e-3,"),),
-        expect=("FALSIFY-OPT-SCHEDULE", "FALSIFY-OPT-UPDATE"),
-    ),
-    Mutant(
-        "lr-not-applied",
-        OPTIM_BUG,
-        ("trainer.optim:update",),
-        _update("lr-not-applied"),
-        expect=("FALSIFY-OPT-UPDATE",),
-    ),
-    # --- (7) decay policy and hyper-parameters
-    Mutant(
-        "decay-on-norm-gains",
-        OPTIM_BUG,
-        ("trainer.optim:decay_groups",),
-        _decay_everything,
-        expect=("FALSIFY-OPT-GROUPS", "FALSIFY-OPT-UPDATE"),
-    ),
-    Mutant(
-        "weight-decay-hardcoded",
-        OPTIM_BUG,
-        ("trainer.optim:build_optimizer",),
-        text_patch=((OPTIM, "make_adamw(model, cfg.lr, cfg.weight_decay, fused=fused)", "make_adamw(model, cfg.lr, 0.1, fused=fused)"),),
-        expect=("FALSIFY-OPT-GROUPS", "FALSIFY-OPT-UPDATE"),
-    ),
-    Mutant(
-        "betas-default",
-        OPTIM_BUG,
-        ("trainer.optim:make_adamw",),
-        text_patch=((OPTIM, "lr=lr, betas=ADAM_BETAS, eps=ADAM_EPS,", "lr=lr, eps=ADAM_EPS,"),),
-        expect=("FALSIFY-OPT-GROUPS", "FALSIFY-OPT-UPDATE"),
-    ),
-    # --- (7) clipping
-    Mutant(
-        "clip-not-applied",
-        OPTIM_BUG,
-        ("trainer.optim:update",),
-        _update("clip-not-applied"),
-        expect=("FALSIFY-OPT-UPDATE",),
-    ),
-    Mutant(
-        "clip-after-step",
-        OPTIM_BUG,
-        ("trainer.optim:update",),
-        text_patch=(
-            (
-                OPTIM,
-                "    norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)  # returns the pre-clip norm\n"
-                "    if before_update is not None:\n"
-                "        before_update(norm)\n"
-                "    optimizer.step()\n",
-                "    optimizer.step()\n"
-                "    norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)  # too late: weights moved\n"
-                "    if before_update is not None:\n"
-                "        before_update(norm)\n",
+        Mutant(
+            "model-vocab-padded",
+            NEVER_ARRIVES,
+            ("trainer.model:model_config",),
+            _vocab_padded,
+            expect=("FALSIFY-MODEL-CAUSAL", "FALSIFY-MODEL-SURFACE-OOV"),
+        ),
+        # --- (7) schedule
+        Mutant(
+            "warmup-off-by-one",
+            OPTIM_BUG,
+            ("trainer.optim:WarmupCosine.__call__",),
+            text_patch=((OPTIM, "return peak * (step + 1) / warm", "return peak * step / warm"),),
+            expect=("FALSIFY-OPT-SCHEDULE", "FALSIFY-OPT-UPDATE"),
+        ),
+        Mutant(
+            "warmup-missing",
+            OPTIM_BUG,
+            ("trainer.optim:WarmupCosine.for_config",),
+            _warmup_missing,
+            expect=("FALSIFY-OPT-SCHEDULE",),
+        ),
+        Mutant(
+            "cosine-to-zero",
+            OPTIM_BUG,
+            ("trainer.optim:WarmupCosine.__call__",),
+            text_patch=((OPTIM, "floor = self.min_fraction * peak", "floor = 0.0"),),
+            expect=("FALSIFY-OPT-SCHEDULE",),
+        ),
+        Mutant(
+            "cosine-wrong-span",
+            OPTIM_BUG,
+            ("trainer.optim:WarmupCosine.__call__",),
+            text_patch=(
+                (OPTIM, "span = max(1, self.total_steps - warm)", "span = max(1, self.total_steps)"),
             ),
+            expect=("FALSIFY-OPT-SCHEDULE",),
         ),
-        expect=("FALSIFY-OPT-UPDATE",),
-    ),
-    Mutant(
-        "clip-hardcoded",
-        OPTIM_BUG,
-        ("trainer.optim:update",),
-        text_patch=((OPTIM, "clip_grad_norm_(params, cfg.grad_clip)", "clip_grad_norm_(params, 1.0)"),),
-        expect=("FALSIFY-OPT-UPDATE",),
-    ),
-)
+        Mutant(
+            "lr-ignored",
+            OPTIM_BUG,
+            ("trainer.optim:WarmupCosine.for_config",),
+            text_patch=((OPTIM, "return cls(peak=cfg.lr,", "return cls(peak=3e-3,"),),
+            expect=("FALSIFY-OPT-SCHEDULE", "FALSIFY-OPT-UPDATE"),
+        ),
+        Mutant(
+            "lr-not-applied",
+            OPTIM_BUG,
+            ("trainer.optim:update",),
+            _update("lr-not-applied"),
+            expect=("FALSIFY-OPT-UPDATE",),
+        ),
+        # --- (7) decay policy and hyper-parameters
+        Mutant(
+            "decay-on-norm-gains",
+            OPTIM_BUG,
+            ("trainer.optim:decay_groups",),
+            _decay_everything,
+            expect=("FALSIFY-OPT-GROUPS", "FALSIFY-OPT-UPDATE"),
+        ),
+        Mutant(
+            "weight-decay-hardcoded",
+            OPTIM_BUG,
+            ("trainer.optim:build_optimizer",),
+            text_patch=(
+                (
+                    OPTIM,
+                    "make_adamw(model, cfg.lr, cfg.weight_decay, fused=fused)",
+                    "make_adamw(model, cfg.lr, 0.1, fused=fused)",
+                ),
+            ),
+            expect=("FALSIFY-OPT-GROUPS", "FALSIFY-OPT-UPDATE"),
+        ),
+        Mutant(
+            "betas-default",
+            OPTIM_BUG,
+            ("trainer.optim:make_adamw",),
+            text_patch=((OPTIM, "lr=lr, betas=ADAM_BETAS, eps=ADAM_EPS,", "lr=lr, eps=ADAM_EPS,"),),
+            expect=("FALSIFY-OPT-GROUPS", "FALSIFY-OPT-UPDATE"),
+        ),
+        # --- (7) clipping
+        Mutant(
+            "clip-not-applied",
+            OPTIM_BUG,
+            ("trainer.optim:update",),
+            _update("clip-not-applied"),
+            expect=("FALSIFY-OPT-UPDATE",),
+        ),
+        Mutant(
+            "clip-after-step",
+            OPTIM_BUG,
+            ("trainer.optim:update",),
+            text_patch=(
+                (
+                    OPTIM,
+                    "    norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)  # returns the pre-clip norm\n"  # noqa: E501
+                    "    if before_update is not None:\n"
+                    "        before_update(norm)\n"
+                    "    optimizer.step()\n",
+                    "    optimizer.step()\n"
+                    "    norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)  # too late: weights moved\n"  # noqa: E501
+                    "    if before_update is not None:\n"
+                    "        before_update(norm)\n",
+                ),
+            ),
+            expect=("FALSIFY-OPT-UPDATE",),
+        ),
+        Mutant(
+            "clip-hardcoded",
+            OPTIM_BUG,
+            ("trainer.optim:update",),
+            text_patch=((OPTIM, "clip_grad_norm_(params, cfg.grad_clip)", "clip_grad_norm_(params, 1.0)"),),
+            expect=("FALSIFY-OPT-UPDATE",),
+        ),
+    )

@@ -24,6 +24,7 @@ def test_FALSIFY_OPT_SCHEDULE(knobs, seed):
 @pytest.mark.falsifier("FALSIFY-OPT-GROUPS")
 @settings(max_examples=10)
 @given(**optimizer_schedule.strategies(property='groups', config='trainer.config:TrainConfig', config_kwargs={'dataset': 'unused', 'tokenizer': 'unused', 'run_dir': 'unused'}, model='trainer.model:build_model', model_kwargs={'vocab_size': 64, 'max_seq_len': 8, 'n_layer': 1, 'n_head': 2, 'd_model': 16, 'd_ff': 32}, update='trainer.optim:update', betas=[0.9, 0.95], eps=1e-08, min_lr_fraction=0.1, decay={'matrices': True, 'embeddings': True, 'norms': False, 'biases': False}))
+@example(knobs={'lr': 0.003, 'warmup_steps': 20, 'total_steps': 200, 'weight_decay': 0.25, 'grad_clip': 1.0}, seed=0)
 def test_FALSIFY_OPT_GROUPS(knobs, seed):
     """FALSIFY-OPT-GROUPS attacks INV-OPT-GROUPS: For a drawn config, every tensor of a built model sits in
     one group with the decay the policy gives its class, and every group has the pinned betas and
@@ -34,6 +35,7 @@ def test_FALSIFY_OPT_GROUPS(knobs, seed):
 @pytest.mark.falsifier("FALSIFY-OPT-UPDATE")
 @settings(max_examples=25)
 @given(**optimizer_schedule.strategies(property='update', config='trainer.config:TrainConfig', config_kwargs={'dataset': 'unused', 'tokenizer': 'unused', 'run_dir': 'unused'}, model='trainer.model:build_model', model_kwargs={'vocab_size': 64, 'max_seq_len': 8, 'n_layer': 1, 'n_head': 2, 'd_model': 16, 'd_ff': 32}, update='trainer.optim:update', betas=[0.9, 0.95], eps=1e-08, min_lr_fraction=0.1, decay={'matrices': True, 'embeddings': True, 'norms': False, 'biases': False}))
+@example(knobs={'lr': 0.01, 'warmup_steps': 2, 'total_steps': 5, 'weight_decay': 0.3, 'grad_clip': 0.5}, seed=1)
 def test_FALSIFY_OPT_UPDATE(knobs, seed):
     """FALSIFY-OPT-UPDATE attacks INV-OPT-UPDATE, INV-OPT-SCHEDULE, INV-OPT-GROUPS: For a drawn config, 1–6
     updates through trainer.optim.update with drawn gradients (norms 1e-7 to 100 times the clip)

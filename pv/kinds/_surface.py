@@ -83,7 +83,7 @@ def build(
     import torch
 
     key = (
-        id(target),
+        target,  # the object itself: an id could be reused once a factory is freed
         vocab_size,
         max_seq_len,
         repr(sorted((factory_kwargs or {}).items())),

@@ -38,7 +38,7 @@ PARAMS = {
 }
 REQUIRED_PARAMS = ("vocab_size", "reference_config", "reference_weights")
 ARGS = ("ids", "weights")
-EXPENSIVE = True  # builds a reference model per weight set and imports transformers
+EXPENSIVE = True  # imports transformers, builds a reference per weight set, runs two models per example
 _WEIGHT_SETS = {0: (0.3, 1.0), 1: (0.02, 1.0), 2: (0.3, 1e-3)}  # (std, token-embedding scale)
 
 
@@ -47,7 +47,7 @@ def strategies(vocab_size, max_seq_len=32, **_):
 
     @st.composite
     def ids(draw):
-        b, t = draw(st.integers(1, 3)), draw(st.integers(1, min(16, max_seq_len)))
+        b, t = draw(st.integers(1, 2)), draw(st.integers(1, min(12, max_seq_len)))
         return [draw(st.lists(token, min_size=t, max_size=t)) for _ in range(b)]
 
     return {"ids": ids(), "weights": st.sampled_from(sorted(_WEIGHT_SETS))}
@@ -62,7 +62,7 @@ def _pair(target, weights, vocab_size, max_seq_len, factory_kwargs, reference, c
     from pv.kinds import _surface as S
 
     key = (
-        id(target),
+        target,
         weights,
         vocab_size,
         max_seq_len,

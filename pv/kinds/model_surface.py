@@ -17,8 +17,8 @@ Properties (param `property`), each judged by the rule restated here:
   gradients-reach    one backward of the loss on distinct tokens (seeded by `probe`) gives every
                      trainable tensor a finite, nonzero gradient
   relative-position  the same ids at positions k.. give the logits they give at 0.. (positions enter only
-                     relatively, e.g. RoPE on q and k), and positions matter at all (swapping two earlier
-                     tokens changes the last position's logits)
+                     relatively, e.g. RoPE on q and k). A model with no positional encoding at all passes
+                     too (a causal stack is offset-invariant by itself): hf-differential catches that.
   mode-consistent    eval logits equal train logits (a model without dropout; masking must not depend on
                      the mode)
 Every check also requires logits of shape (B, T, vocab_size): a vocabulary that never reached the model
@@ -60,7 +60,9 @@ PARAMS = {
 }
 REQUIRED_PARAMS = ("property", "vocab_size")
 ARGS = ("ids", "probe")
-_MAX_T = 16
+# Each example runs the model 2-4 times; shrinking a failure would run it hundreds of times more.
+EXPENSIVE = True
+_MAX_T = 12
 
 
 def strategies(property, vocab_size, max_seq_len=32, **_):
@@ -73,7 +75,7 @@ def strategies(property, vocab_size, max_seq_len=32, **_):
 
     @st.composite
     def ids(draw):
-        b = draw(st.integers(rows, 3))
+        b = draw(st.integers(rows, rows + 1))
         t = draw(st.integers(shortest, longest))
         return [draw(st.lists(token, min_size=t, max_size=t)) for _ in range(b)]
 
@@ -211,15 +213,6 @@ def _check(
             f"the same ids at positions {k}..{k + t - 1} give logits {S.gap(at0, atk):.3g} away from "
             f"those at 0..{t - 1} (scale {float(at0.abs().max()):.3g}): position enters absolutely "
             "(RoPE on q only, on v, or an absolute embedding?)"
-        )
-        y = x.clone()
-        y[:, 1] = torch.where(x[:, 0] == x[:, 1], (x[:, 0] + 1) % v, x[:, 1])
-        swapped = y.clone()
-        swapped[:, 0], swapped[:, 1] = y[:, 1], y[:, 0]
-        last_y, last_s = out(y)[:, -1], out(swapped)[:, -1]
-        assert S.gap(last_y, last_s) > 1e-4 * float(last_y.abs().max()), (
-            "swapping the tokens at positions 0 and 1 leaves the last position's logits unchanged: "
-            "the model does not see token order (positions never reach attention)"
         )
     elif property == "mode-consistent":
         ev, tr = out(x, False), out(x, True)

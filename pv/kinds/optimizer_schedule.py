@@ -52,6 +52,7 @@ PARAMS = {
 }
 REQUIRED_PARAMS = ("property", "config", "model", "betas", "eps", "min_lr_fraction", "decay")
 ARGS = ("knobs", "seed")
+EXPENSIVE = True  # every example builds a model and an optimizer, the update property steps them
 
 
 def strategies(property, **_):
