@@ -1,19 +1,6 @@
-"""Repository-wide pytest setup: hypothesis profiles live here and only here."""
-
-import os
-
-from hypothesis import HealthCheck, settings
-
-# `ci`: derandomized, no example database, so a red run is reproducible byte for byte.
-settings.register_profile(
-    "ci",
-    derandomize=True,
-    database=None,
-    max_examples=40,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-# `dev`: random, with the local database, a little more search.
-settings.register_profile("dev", max_examples=100, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+"""Repository root marker for pytest: with the default `prepend` import mode this directory goes first
+on sys.path, so a checkout (or a scratch copy, as `make mutants` makes) imports its own `trainer`,
+`falsifiers` and `pv`. Hypothesis profiles live in pv's pytest plugin (`pv.pytest_plugin`); the
+`pv_profile = "ci"` ini key in pyproject.toml selects the derandomized one for every run here
+(`PV_PROFILE=dev pytest …` for a random local search).
+"""

@@ -6,6 +6,7 @@ unexpected becomes a short "internal error, please report" line and exit 2 (`--d
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -51,6 +52,12 @@ class PvGroup(click.Group):
         module, _, attr = spec.partition(":")
         return getattr(importlib.import_module(module), attr)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        bad = next((a for a in args if "\0" in a), None)
+        if bad is not None:  # no path, id or value can hold one; the OS would raise ValueError later
+            raise click.UsageError(f"argument {bad!r} contains a NUL byte", ctx)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
             return super().invoke(ctx)
@@ -61,6 +68,12 @@ class PvGroup(click.Group):
         except PvError as exc:
             click.echo(f"pv: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except OSError as exc:  # a path the user named that the OS refuses: an I/O error, exit 2
+            if _debug(ctx):
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"pv: error: {where}{exc.strerror or exc}", err=True)
+            ctx.exit(2)
         except Exception as exc:
             if _debug(ctx):
                 raise
@@ -91,6 +104,17 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    _tolerant_streams()
+
+
+def _tolerant_streams() -> None:
+    """Paths from the file system may hold bytes that are not UTF-8 (surrogate escapes): print them
+    escaped (`\\udcff`) instead of dying on the first one."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):  # a detached or closed stream stays as it is
+                reconfigure(errors="backslashreplace")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,6 +15,7 @@ API (stable):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -24,13 +25,28 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pv.errors import PvError, UsageError
 
 DB_DIR = ".pv/hypothesis"
-GRACE_S = 60.0  # after the budget: time for a run in flight (and hypothesis' shrinking) to finish
+# Workers stop themselves one example after the deadline (pv.hunt_plugin); shrinking a failure found
+# late may go on a little longer. GRACE_S past that, a worker still running is killed.
+GRACE_S = 30.0
+STARTUP_S = 120.0  # more for a worker that has not finished collecting (a very loaded machine)
+
+
+def _late_text(seconds: float) -> str:
+    return f"{seconds:.0f} s"
+
+
+def shrink_grace(budget_s: float) -> float:
+    """How long past the deadline a worker may keep shrinking a failure it found: a tenth of the
+    budget, at least 5 s and at most a minute."""
+    return min(60.0, max(5.0, 0.1 * budget_s))
+
+
 _BUDGET = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?")
 
 
@@ -56,6 +72,7 @@ class Progress:
     hunted: int  # falsifiers that ran at least once
     failures: int
     workers: tuple[str, ...]  # one short line per worker
+    found: tuple[str, ...] = ()  # falsifier (or node) ids that failed so far, in the order found
 
 
 @dataclass(frozen=True)
@@ -79,6 +96,10 @@ class HuntResult:
     examples: int  # test-body calls, shrinking included
     runs: int  # hypothesis runs (rounds × tests)
     failures: tuple[Failure, ...]
+    examples_by_node: dict = field(default_factory=dict, compare=False)  # node id -> examples tried
+    not_reached: tuple[str, ...] = ()  # selected node ids the budget ran out before
+    startup_s: float = 0.0  # from the start to the slowest worker's first run (pytest start, collection)
+    stopped_in: tuple[str, ...] = ()  # tests still running at the hard limit (their worker was killed)
 
     @property
     def exit_code(self) -> int:
@@ -178,6 +199,8 @@ def hunt(
 ) -> HuntResult:
     if not targets:
         raise UsageError("nothing to hunt: no targets selected.")
+    from pv.gate import plugin_args
+
     root = Path(config.root)
     db = root / DB_DIR
     db.mkdir(parents=True, exist_ok=True)
@@ -188,13 +211,17 @@ def hunt(
     procs: list[tuple[subprocess.Popen, Path]] = []
     try:
         for i, share in enumerate(_shares(node_ids, jobs)):
+            path_entries = [str(root), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
             env = {
                 **os.environ,
+                "PYTHONPATH": os.pathsep.join(dict.fromkeys(path_entries)),  # the project, importable
+                "PV_PROJECT_ROOT": str(root),
                 "PV_HUNT_STATE": str(state),
                 "PV_HUNT_WORKER": str(i),
                 "PV_HUNT_DEADLINE": repr(deadline),
                 "PV_HUNT_DB": str(db),
                 "PV_HUNT_SLICE": repr(slice_s),
+                "PV_HUNT_SHRINK_GRACE": repr(shrink_grace(budget_s)),
                 "PV_HUNT_KEEP_GOING": "1" if keep_going else "0",
                 "PYTHONDONTWRITEBYTECODE": "1",
             }
@@ -205,6 +232,9 @@ def hunt(
                 "pytest",
                 "-p",
                 "pv.hunt_plugin",
+                *plugin_args(),
+                "--pv-profile",
+                "hunt",
                 "-p",
                 "no:cacheprovider",
                 "-o",
@@ -218,14 +248,21 @@ def hunt(
                 procs.append(
                     (subprocess.Popen(cmd, cwd=root, env=env, stdout=fh, stderr=subprocess.STDOUT), log)
                 )
+        stopped: dict[int, str] = {}  # worker -> the test it was still running at its hard limit
+        late = shrink_grace(budget_s) + GRACE_S
         while any(p.poll() is None for p, _ in procs):
-            if time.time() > deadline + GRACE_S:
-                for p, _ in procs:  # only our own children, by handle
-                    if p.poll() is None:
-                        p.kill()
-                break
+            states_now = {s["worker"]: s for s in _read_states(state)}
+            now = time.time()
+            for i, (p, _) in enumerate(procs):  # only our own children, by handle
+                s = states_now.get(i)
+                # A worker's grace runs from the deadline, or from its own start when that came later
+                # (a loaded machine); one that never got going has STARTUP_S more.
+                began = (s.get("loop_start") or now) if s is not None else deadline + STARTUP_S
+                if p.poll() is None and now > max(deadline, began) + late:
+                    p.kill()
+                    stopped[i] = (s or {}).get("current", "")
             if on_progress is not None:
-                on_progress(_progress(_read_states(state), start, budget_s))
+                on_progress(_progress(list(states_now.values()), start, budget_s))
             time.sleep(poll_s)
         for p, _ in procs:
             p.wait()
@@ -235,11 +272,26 @@ def hunt(
         by_worker = {s["worker"]: s for s in states}
         for i, (p, log) in enumerate(procs):
             s = by_worker.get(i)
+            if s is not None and i in stopped and not s.get("error"):
+                continue  # stopped by us, one slow test past the budget: what it wrote stands
             if s is None or s.get("error") or (p.returncode not in (0, 1) and not s.get("failures")):
                 tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
                 why = (s or {}).get("error") or f"exit status {p.returncode}"
                 raise HuntError(f"hunt worker {i} failed ({why}); its output ends with:\n{tail}")
-        return _result(states, targets, start, budget_s, len(procs))
+        result = _result(states, targets, start, budget_s, len(procs))
+        result = dataclasses.replace(result, stopped_in=tuple(sorted(n for n in stopped.values() if n)))
+        if not result.hunted and not result.failures:
+            # an empty hunt is no evidence, whatever the exit status says
+            why = (
+                f"{', '.join(result.stopped_in)} was still running its first run when stopped "
+                f"{_late_text(late)} after the budget"
+                if result.stopped_in
+                else "no selected falsifier draws inputs"
+                if result.skipped
+                else "no worker got as far as a first run"
+            )
+            raise HuntError(f"nothing was hunted: {why}. Give a larger --budget, or select other falsifiers.")
+        return result
     finally:
         for p, _ in procs:
             if p.poll() is None:
@@ -260,6 +312,9 @@ def _progress(states: list[dict], start: float, budget: float) -> Progress:
         for s in states
     )
     hunted = {n for s in states for n in s.get("hunted", {})}
+    found = sorted(
+        (f["at"], f.get("falsifier") or f["nodeid"]) for s in states for f in s.get("failures", [])
+    )
     return Progress(
         time.time() - start,
         budget,
@@ -267,6 +322,7 @@ def _progress(states: list[dict], start: float, budget: float) -> Progress:
         len(hunted),
         sum(len(s.get("failures", [])) for s in states),
         lines,
+        tuple(dict.fromkeys(fid for _, fid in found)),
     )
 
 
@@ -292,6 +348,11 @@ def _result(
             )
     hunted = sorted({n for s in states for n in s.get("hunted", {})})
     skipped = sorted({n for s in states for n in s.get("skipped", [])} - set(hunted))
+    by_node: dict[str, int] = {}
+    for s in states:
+        for node, n in s.get("hunted", {}).items():
+            by_node[node] = by_node.get(node, 0) + n
+    not_reached = tuple(t.node_id for t in targets if t.node_id not in by_node and t.node_id not in skipped)
     return HuntResult(
         time.time() - start,
         budget,
@@ -302,6 +363,9 @@ def _result(
         sum(s["examples"] for s in states),
         sum(s["runs"] for s in states),
         tuple(failures.values()),
+        by_node,
+        tuple(dict.fromkeys(not_reached)),
+        max((s.get("loop_start") or start) - start for s in states) if states else 0.0,
     )
 
 

@@ -1,11 +1,17 @@
 """pytest plugin of one `pv hunt` worker (`-p pv.hunt_plugin`; inert without PV_HUNT_STATE).
 
 It replaces pytest's run loop: the selected hypothesis tests are run round-robin, again and again, until
-the deadline, the stop file, or a failure. Each run uses the `pv-hunt` profile (random, shared example
-database under .pv/hypothesis) with a max_examples sized so one run takes about PV_HUNT_SLICE seconds.
-Every call of a test body is counted, and the arguments of the last failing call (hypothesis replays
-the shrunk example last) are kept as the minimal example. Progress and results go to
-$PV_HUNT_STATE/worker-<i>.json, rewritten atomically after every run.
+the deadline, the stop file, or a failure. Each run uses pv's `hunt` profile (`--pv-profile hunt`, from
+pv's pytest plugin: random, shared example database under .pv/hypothesis) with a max_examples sized so
+one run takes about PV_HUNT_SLICE seconds. Every call of a test body is counted, and the arguments of
+the last failing call (hypothesis replays the shrunk example last) are kept as the minimal example.
+Progress and results go to $PV_HUNT_STATE/worker-<i>.json, rewritten atomically after every run.
+
+The deadline is kept inside a run too: once it has passed, the next example ends the run (as a skip,
+which hypothesis passes straight through), so a worker stops one example after its budget — except
+while a failure is being shrunk, which may go on for SHRINK_GRACE past the deadline; after that the
+failing example found so far is reported as it is. No run starts after the deadline, except a worker's
+very first (one example), so every hunt states a real denominator.
 """
 
 from __future__ import annotations
@@ -17,30 +23,15 @@ from pathlib import Path
 
 import pytest
 
-PROFILE = "pv-hunt"
+PROFILE = "pv-hunt"  # pv.pytest_plugin.hypothesis_profile("hunt"), registered by pv's plugin
 MIN_EXAMPLES, MAX_EXAMPLES = 10, 100_000
 FIRST_EXAMPLES = 25  # the first run of a test measures its speed; small so a slow test cannot overshoot
 _NOT_FAILURES = ("UnsatisfiedAssumption", "StopTest", "Frozen", "Skipped")
+BUDGET_SPENT = "pv hunt: budget spent"
 
 
 def _active() -> bool:
     return bool(os.environ.get("PV_HUNT_STATE"))
-
-
-def register_profile(database_dir: str) -> None:
-    """The hunt profile: random search, a shared on-disk database, no health checks in the way."""
-    from hypothesis import HealthCheck, settings
-    from hypothesis.database import DirectoryBasedExampleDatabase
-
-    settings.register_profile(
-        PROFILE,
-        derandomize=False,
-        database=DirectoryBasedExampleDatabase(database_dir),
-        max_examples=1000,
-        deadline=None,
-        print_blob=True,
-        suppress_health_check=list(HealthCheck),
-    )
 
 
 def jsonable(value):
@@ -63,6 +54,7 @@ class _Worker:
         self.deadline = float(os.environ["PV_HUNT_DEADLINE"])
         self.stop_file = self.state / "stop"
         self.slice_s = float(os.environ.get("PV_HUNT_SLICE", "3"))
+        self.shrink_grace_s = float(os.environ.get("PV_HUNT_SHRINK_GRACE", "10"))
         self.keep_going = os.environ.get("PV_HUNT_KEEP_GOING") == "1"
         self.examples = 0
         self.runs = 0
@@ -72,7 +64,13 @@ class _Worker:
         self.failures: list[dict] = []
         self.error = ""
         self.last_failing: dict[str, tuple[str, object]] = {}  # nodeid -> (repr, json or None)
+        self.last_error: dict[str, str] = {}  # nodeid -> the failing call's exception, one line
         self.reports: dict[str, pytest.TestReport] = {}
+        self.run_calls = 0  # test-body calls in the run in progress
+        self.run_failed = False  # the run in progress has seen a failing call (it is shrinking)
+        self.cut_short = False  # the run in progress was ended by the deadline
+        self.ran_any = False
+        self.loop_start = 0.0  # when collection was over and the hunt proper began (epoch seconds)
 
     def write(self, done: bool = False) -> None:
         data = {
@@ -85,6 +83,7 @@ class _Worker:
             "skipped": self.skipped,
             "failures": self.failures,
             "error": self.error,
+            "loop_start": self.loop_start,
             "done": done,
         }
         path = self.state / f"worker-{self.index}.json"
@@ -104,6 +103,12 @@ class _Worker:
         nodeid = item.nodeid
 
         def counted(*args, **kwargs):
+            now = time.time()
+            limit = self.deadline + (self.shrink_grace_s if self.run_failed else 0.0)
+            if self.run_calls and now >= limit:  # the budget is spent: end this run here
+                self.cut_short = True
+                pytest.skip(BUDGET_SPENT)
+            self.run_calls += 1
             self.examples += 1
             self.hunted[nodeid] = self.hunted.get(nodeid, 0) + 1
             try:
@@ -116,6 +121,8 @@ class _Worker:
                         example = None
                     shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
                     self.last_failing[nodeid] = (shown, example)
+                    self.last_error[nodeid] = f"E   {type(exc).__name__}: {exc}"[:2000]
+                    self.run_failed = True
                 raise
 
         counted._pv_hunt = True  # type: ignore[attr-defined]
@@ -140,14 +147,20 @@ class _Worker:
     def record_failure(self, item, report) -> None:
         shown, example = self.last_failing.get(item.nodeid, ("", None))
         marker = item.get_closest_marker("falsifier")
-        text = report.longreprtext or ""
+        if report is None:  # the budget ended the shrinking: the example found so far still fails
+            text = (
+                f"{self.last_error.get(item.nodeid, '')}\n"
+                "(shrinking was cut short when the budget ran out: the example is failing, not minimal)"
+            )
+        else:
+            text = report.longreprtext or ""
         self.failures.append(
             {
                 "nodeid": item.nodeid,
                 "falsifier": str(marker.args[0]) if marker and marker.args else "",
                 "example": example,
                 "example_repr": shown,
-                "phase": report.when,
+                "phase": report.when if report is not None else "call",
                 "error": text[-4000:],
                 "at": time.time(),
             }
@@ -161,10 +174,6 @@ def pytest_configure(config) -> None:
     global _worker
     if not _active():
         return
-    register_profile(os.environ["PV_HUNT_DB"])
-    from hypothesis import settings
-
-    settings.load_profile(PROFILE)  # after conftest.py, whose own profile loaded at import
     _worker = _Worker()
 
 
@@ -195,38 +204,47 @@ def pytest_runtestloop(session) -> bool | None:
         w.write(done=True)
         return True
     items = list(session.items)
+    w.loop_start = time.time()
     per_example: dict[str, float] = {}
     failed: set[str] = set()
     w.write()
-    first_round = True  # every test runs at least once, so a short budget still has denominators
-    while items and (first_round or not w.stopped()):
+    while items and not w.stop_file.exists():
         for item in items:
             if item.nodeid in failed:
                 continue
-            if w.stop_file.exists() or (w.stopped() and not first_round):
+            if w.stop_file.exists() or (w.stopped() and w.ran_any):
                 break
             left = w.deadline - time.time()
             speed = per_example.get(item.nodeid)
             n = FIRST_EXAMPLES if speed is None else int(min(w.slice_s, max(left, 0.0)) / max(speed, 1e-6))
             n = max(MIN_EXAMPLES, min(MAX_EXAMPLES, n))
             w.current = item.nodeid
+            w.write()  # so the parent can name the test if it must stop this worker mid-run
             w.instrument(item)
             w.configure_run(item, n)
+            w.run_calls, w.run_failed, w.cut_short = 0, False, False
             before, start = w.hunted.get(item.nodeid, 0), time.perf_counter()
             item.ihook.pytest_runtest_protocol(item=item, nextitem=None)
+            w.ran_any = True
             calls = w.hunted.get(item.nodeid, 0) - before
-            per_example[item.nodeid] = (time.perf_counter() - start) / max(calls, 1)
+            if not w.cut_short:  # a run ended by the deadline says nothing about the test's speed
+                per_example[item.nodeid] = (time.perf_counter() - start) / max(calls, 1)
             w.runs += 1
             report = w.reports.pop(item.nodeid, None)
-            if report is not None:
-                failed.add(item.nodeid)
-                session.testsfailed += 1
-                w.record_failure(item, report)
-                if not w.keep_going:
-                    w.stop_file.touch()
+            if report is None and w.run_failed and w.cut_short:
+                report_or_none = None  # failing, shrinking cut off by the budget: still a failure
+            elif report is not None:
+                report_or_none = report
+            else:
+                w.write()
+                continue
+            failed.add(item.nodeid)
+            session.testsfailed += 1
+            w.record_failure(item, report_or_none)
+            if not w.keep_going:
+                w.stop_file.touch()
             w.write()
-        first_round = False
-        if len(failed) == len(items):
+        if len(failed) == len(items) or w.stopped():
             break
     w.current = ""
     w.write(done=True)

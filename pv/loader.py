@@ -1,9 +1,9 @@
 """Load one contract file into plain, JSON-compatible data with positions, or a clean finding.
 
 API (stable):
-    load_document(path, *, max_bytes=DEFAULT_MAX_BYTES) -> LoadedDocument | LoadFailure
+    load_document(path, *, max_bytes=DEFAULT_MAX_BYTES, root=None) -> LoadedDocument | LoadFailure
     load_bytes(data, path, *, max_bytes=...) -> LoadedDocument | LoadFailure   # in-memory input
-    read_source(path, *, max_bytes=...) -> bytes | LoadFailure                  # size-capped read
+    read_source(path, *, max_bytes=..., root=None) -> bytes | LoadFailure       # size-capped read
     LoadedDocument(path, data, source_sha256, positions); .locate(json_path) -> Location;
         .display (str path used in findings); .contract_id
     LoadFailure(path, finding, source_sha256)
@@ -380,18 +380,38 @@ def load_bytes(
     return LoadedDocument(path, root, sha, positions)
 
 
-def read_source(path: Path | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes | LoadFailure:
-    """The file's bytes (size-capped, regular files only), or a LoadFailure saying why not."""
+def _check_inside(path: Path, root: Path) -> None:
+    """A path inside the project must not resolve (through symlinks) to a file outside it."""
+    real_root = Path(os.path.realpath(root))
+    lexical = Path(os.path.abspath(path))
+    if not (lexical.is_relative_to(os.path.abspath(root)) or lexical.is_relative_to(real_root)):
+        return  # named explicitly outside the project: the user asked for that file
+    if not Path(os.path.realpath(path)).is_relative_to(real_root):
+        raise _Fail(
+            R.SYMLINK_OUTSIDE,
+            f"{path} is a symlink to a file outside the project ({root}); pv does not follow it",
+        )
+
+
+def read_source(
+    path: Path | str, *, max_bytes: int = DEFAULT_MAX_BYTES, root: Path | str | None = None
+) -> bytes | LoadFailure:
+    """The file's bytes (size-capped, regular files only), or a LoadFailure saying why not. With
+    `root`, a path inside it that resolves outside it is refused unread (PV013)."""
     path = Path(path)
     try:
+        if root is not None:
+            _check_inside(path, Path(root))
         return _read(path, max_bytes)
     except _Fail as f:
         return _fail(path, f.rule, f.message, f.line, f.col)
 
 
-def load_document(path: Path | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedDocument | LoadFailure:
+def load_document(
+    path: Path | str, *, max_bytes: int = DEFAULT_MAX_BYTES, root: Path | str | None = None
+) -> LoadedDocument | LoadFailure:
     """Read and parse one contract file; never raises for bad input, returns a LoadFailure."""
-    data = read_source(path, max_bytes=max_bytes)
+    data = read_source(path, max_bytes=max_bytes, root=root)
     if isinstance(data, LoadFailure):
         return data
     return load_bytes(data, path, max_bytes=max_bytes)

@@ -111,7 +111,7 @@ def load_trace(patterns: Sequence[str | Path], config) -> Trace:
         raise TraceError(f"no contract files (*.yaml, *.yml) match {', '.join(map(str, patterns))}.")
     docs, failures = [], []
     for p in paths:
-        loaded = load_document(p, max_bytes=config.max_bytes)
+        loaded = load_document(p, max_bytes=config.max_bytes, root=config.root)
         if isinstance(loaded, LoadFailure):
             failures.append(loaded)
         elif isinstance(loaded.data.get("id"), str):

@@ -1,4 +1,4 @@
-"""`trainer` command line: tokenizer train, data prepare, pretrain, qa.
+"""`trainer` command line: tokenizer train, data prepare, pretrain, qa, sample, export, report.
 
 The only trainer module that talks to the terminal. Every TrainerError becomes its message on stderr
 and its status's exit code (table in docs/trainer.md); a user error never shows a traceback.
@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
+from trainer.cli_config import merge_config_file
 from trainer.config import MODELS, TrainConfig
 from trainer.errors import DataError, GuardError, TrainerError
 from trainer.regimes import DEFAULT_MODE, REGIMES, resolve_hparams
@@ -40,8 +42,13 @@ def _call(fn: Callable[[], T]) -> T:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pv", prog_name="trainer", message="%(prog)s %(version)s")
 def main() -> None:
-    """Train a byte-level BPE tokenizer, prepare token shards, pretrain a small decoder, QA the run."""
+    """Train a byte-level BPE tokenizer, prepare token shards, pretrain a small decoder, QA the run,
+    then sample from it, export it for HF transformers, or write an HTML report.
+
+    Shell completion (bash): eval "$(_TRAINER_COMPLETE=bash_source trainer)"; zsh/fish in docs/trainer.md.
+    """
 
 
 @main.group()
@@ -79,9 +86,10 @@ def data() -> None:
 
 @data.command("prepare")
 @click.option("--corpus", required=True, help="'stdlib' or a folder of text files.")
-@click.option("--tokenizer", "tokenizer_dir", required=True, type=click.Path(file_okay=False))
+@click.option("--tokenizer", "tokenizer_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory from `trainer tokenizer train`.")  # fmt: skip
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Dataset directory.")
-@click.option("--max-files", type=click.IntRange(min=1), default=None)
+@click.option("--max-files", type=click.IntRange(min=1), default=None, help="Use at most N corpus files.")
 def data_prepare(corpus: str, tokenizer_dir: str, out: str, max_files: int | None) -> None:
     """Tokenize a corpus into train/val shards plus manifest.json."""
     _call(lambda: _data_prepare(corpus, tokenizer_dir, out, max_files))
@@ -127,24 +135,72 @@ _PATH = click.Path(file_okay=True, dir_okay=True)  # existence is checked in the
 
 
 @main.command()
-@click.option("--dataset", required=True, type=_PATH, help="Directory from `trainer data prepare`.")
-@click.option("--tokenizer", required=True, type=_PATH, help="Directory from `trainer tokenizer train`.")
-@click.option("--run-dir", required=True, type=_PATH, help="Where train.jsonl, ckpt/ and result.json go.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Option values from a TOML file or a run's config.json; flags given here override it.",
+)
+@click.option("--dataset", type=_PATH, help="Directory from `trainer data prepare` [required].")
+@click.option("--tokenizer", type=_PATH, help="Directory from `trainer tokenizer train` [required].")
+@click.option("--run-dir", type=_PATH, help="Where train.jsonl, ckpt/ and result.json go [required].")
 @click.option("--synthetic", is_flag=True, default=False, help="Scripted loss, no model compute (labelled).")
-@click.option("--mode", type=click.Choice(sorted(REGIMES)), default=DEFAULT_MODE, show_default=True,
-              help="Sets lr, warmup and target together; explicit flags win.")  # fmt: skip
+@click.option(
+    "--mode",
+    type=click.Choice(sorted(REGIMES)),
+    default=DEFAULT_MODE,
+    show_default=True,
+    help="Sets lr, warmup and target together; explicit flags win.",
+)
 @click.option("--lr", type=float, default=None, help="Peak learning rate [mode default].")
-@click.option("--warmup-steps", type=click.IntRange(min=0), default=None, help="[mode default]")
+@click.option(
+    "--warmup-steps",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Linear warmup steps before the cosine decay [mode default].",
+)
 @click.option(
     "--target-val-loss", type=float, default=None, help="OK needs this held-out loss [mode default]."
 )
 @click.option("--vocab-size", type=click.IntRange(min=2), default=None, help="Model vocab [tokenizer's].")
-@click.option("--num-steps", type=click.IntRange(min=1), default=200, show_default=True)
-@click.option("--steps-per-epoch", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
-@click.option("--seq-length", type=click.IntRange(min=1), default=128, show_default=True)
-@click.option("--model", type=click.Choice(MODELS), default="tiny", show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--num-steps",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Optimizer steps in the whole run (the exact budget).",
+)
+@click.option(
+    "--steps-per-epoch",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="Steps between evaluations and checkpoints.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Sequences per step (the global batch under torchrun).",
+)
+@click.option(
+    "--seq-length",
+    type=click.IntRange(min=1),
+    default=128,
+    show_default=True,
+    help="Tokens per sequence (the model's context length).",
+)
+@click.option(
+    "--model",
+    type=click.Choice(MODELS),
+    default="tiny",
+    show_default=True,
+    help="Shape preset (trainer/model.py PRESETS).",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seeds python, numpy, torch and the token stream."
+)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda[:N] or mps.")
 @click.option(
     "--allow-shard-cycle", is_flag=True, default=False, help="Repeat shards if the plan needs more."
@@ -162,19 +218,33 @@ _PATH = click.Path(file_okay=True, dir_okay=True)  # existence is checked in the
     "--compile", "compile", is_flag=True, default=False, help="torch.compile the training step (for CUDA)."
 )
 @click.option("--json", "as_json", is_flag=True, default=False, help="Print result.json on stdout.")
-def pretrain(as_json: bool, **params: Any) -> None:
+def pretrain(as_json: bool, config_file: str | None, **params: Any) -> None:
     """Pretrain a decoder on token shards (real compute unless --synthetic).
 
     Under `torchrun --nproc_per_node=N` (RANK/WORLD_SIZE/LOCAL_RANK set) it trains data-parallel:
     --batch-size is the global batch, each rank trains on batch_size / N rows (docs/distributed.md).
+
+    With --config FILE (TOML, or a run's config.json) the file gives the options' values; flags given on
+    the command line override it. Repeat a run: --config RUN/config.json --run-dir NEW.
     """
-    _pretrain(as_json, params)
+    _pretrain(as_json, params, config_file)
 
 
-def _pretrain(as_json: bool, params: dict[str, Any]) -> None:
+_NOT_GIVEN = (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+REQUIRED_RUN_OPTIONS = ("dataset", "tokenizer", "run_dir")
+
+
+def _pretrain(as_json: bool, params: dict[str, Any], config_file: str | None = None) -> None:
     from trainer.distributed import detect, finish, per_rank_batch, run_ddp
     from trainer.progress import make_reporter
 
+    if config_file is not None:  # the file fills every option the command line did not give
+        ctx = click.get_current_context()
+        given = {n for n in params if ctx.get_parameter_source(n) not in _NOT_GIVEN}
+        params = merge_config_file(config_file, ctx.command, params, given)
+    missing = [f"--{k.replace('_', '-')}" for k in REQUIRED_RUN_OPTIONS if not params.get(k)]
+    if missing:
+        raise click.UsageError(f"missing {', '.join(missing)} (give it as a flag or in the --config file)")
     try:
         cfg = resolve_pretrain_config(params)
         env = _call(detect)
@@ -193,7 +263,11 @@ def _pretrain(as_json: bool, params: dict[str, Any]) -> None:
         reporter = make_reporter(cfg.num_steps, sys.stderr, sys.stderr.isatty()) if writer else None
         before = _result_stamp(cfg.run_dir)  # a refused run must not print the previous run's result
         try:
-            result = run_ddp(cfg, events=reporter, env=env, leave=False)
+            try:
+                result = run_ddp(cfg, events=reporter, env=env, leave=False)
+            finally:
+                if reporter is not None:
+                    reporter.close()  # the bar's last state stays on screen; the verdict goes below it
         except TrainerError:
             if writer:
                 _print_result(cfg, as_json, before)
@@ -259,3 +333,11 @@ def _qa(run_dir: str, as_json: bool) -> None:
         names = ", ".join(c.name for c in report.failed) or "no applicable checks"
         click.echo(f"qa failed: {names}", err=True)
         sys.exit(QA_FAILED_EXIT)
+
+
+# The commands that read a finished run (sample, export, report) live in trainer/cli_results.py; it
+# imports `_call` from here, so it is imported after everything above is defined.
+from trainer.cli_results import export_cmd, report, sample  # noqa: E402
+
+for _command in (sample, export_cmd, report):
+    main.add_command(_command)

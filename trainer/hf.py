@@ -22,7 +22,7 @@ from trainer.model import ModelConfig
 if TYPE_CHECKING:
     from transformers import LlamaConfig, LlamaForCausalLM
 
-HF_MISSING = "HF export needs the transformers package: pip install 'pv[hf]' (or transformers>=4.45)"
+HF_MISSING = "HF export needs the transformers package: pip install 'pv[hf]' (transformers>=5)"
 
 # Our per-block parameter names -> HF Llama's, inside `model.layers.{i}.`; qkv is handled on its own.
 _BLOCK_NAMES = {
@@ -58,7 +58,7 @@ def llama_config(config: ModelConfig, **special_ids: int | None) -> LlamaConfig:
         hidden_act="silu",
         max_position_embeddings=config.max_seq_len,
         rms_norm_eps=config.norm_eps,
-        rope_theta=config.rope_theta,  # transformers 5 moves it into rope_parameters itself
+        rope_theta=config.rope_theta,  # transformers 5 moves it into rope_parameters
         attention_bias=False,
         mlp_bias=False,
         attention_dropout=0.0,

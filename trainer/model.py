@@ -1,8 +1,11 @@
 """A decoder-only transformer, read top to bottom:
 RMSNorm → RoPE → causal attention (SDPA) → SwiGLU MLP → Block → ModelConfig → Transformer.
 
-The math lives in `trainer/kernels.py`; this file only wires it up. No biases anywhere, tied input and
-output embeddings, and token ids outside [0, vocab_size) raise instead of being clamped or wrapped.
+The math lives in `trainer/kernels.py`; this file only wires it up. Two kernels have a fused torch
+equivalent that the training path calls instead: `F.rms_norm` (bit-identical to `kernels.rms_norm` in
+float32, tested) and `F.cross_entropy` (no float32 (N, V) log-softmax held for backward); the kernels stay
+the oracles the tests compare them with. No biases anywhere, tied input and output embeddings, and token
+ids outside [0, vocab_size) raise instead of being clamped or wrapped.
 Shape letters: B batch, T time, C d_model, H heads, D head_dim, V vocab, F d_ff.
 """
 
@@ -25,7 +28,8 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return kernels.rms_norm(x, self.weight, self.eps)
+        # In float32 and back, as kernels.rms_norm does: a bf16 x would otherwise be normalised in bf16.
+        return F.rms_norm(x.float(), (x.shape[-1],), self.weight.float(), self.eps).to(x.dtype)
 
 
 class RotaryEmbedding(nn.Module):
@@ -159,25 +163,29 @@ class Transformer(nn.Module):
         if isinstance(module, (nn.Linear, nn.Embedding)):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
 
-    def _check_ids(self, ids: torch.Tensor, what: str) -> None:
-        if ids.dtype not in (torch.int64, torch.int32):  # what nn.Embedding and gather accept
-            raise ValueError(f"{what} must be an int64 or int32 tensor, got {ids.dtype}")
-        if ids.numel() == 0:
-            raise ValueError(f"{what} is empty")
-        lo, hi = int(ids.min()), int(ids.max())
+    def _check_ids(self, **named: torch.Tensor | None) -> None:
+        """Every id tensor is int and inside [0, vocab_size): one host sync for all of them together."""
+        tensors = {what: ids for what, ids in named.items() if ids is not None}
+        for what, ids in tensors.items():
+            if ids.dtype not in (torch.int64, torch.int32):  # what nn.Embedding and gather accept
+                raise ValueError(f"{what} must be an int64 or int32 tensor, got {ids.dtype}")
+            if ids.numel() == 0:
+                raise ValueError(f"{what} is empty")
+        bounds = torch.stack([b for ids in tensors.values() for b in torch.aminmax(ids)]).tolist()
         v = self.config.vocab_size
-        if hi >= v or lo < 0:
-            bad = hi if hi >= v else lo
-            raise ValueError(
-                f"{what} contains token id {bad} outside the model's vocabulary [0, {v}) "
-                f"(vocab_size={v}); the tokenizer and the model disagree on the vocabulary size"
-            )
+        for (what, _), lo, hi in zip(tensors.items(), bounds[::2], bounds[1::2], strict=True):
+            if hi >= v or lo < 0:
+                bad = hi if hi >= v else lo
+                raise ValueError(
+                    f"{what} contains token id {bad} outside the model's vocabulary [0, {v}) "
+                    f"(vocab_size={v}); the tokenizer and the model disagree on the vocabulary size"
+                )
 
     def forward(
         self, idx: torch.Tensor, targets: torch.Tensor | None = None, *, pos_offset: int = 0
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """idx (B, T) -> logits (B, T, V); loss is the mean cross-entropy when targets (B, T) are given."""
-        self._check_ids(idx, "input ids")
+        self._check_ids(**{"input ids": idx, "target ids": targets})
         t = idx.shape[1]
         # pos_offset is the position of idx[:, 0] (0 in training; a continuation starts further on).
         if pos_offset < 0 or pos_offset + t > self.config.max_seq_len:
@@ -190,8 +198,9 @@ class Transformer(nn.Module):
         logits = self.lm_head(self.norm(x))  # (B, T, V)
         if targets is None:
             return logits, None
-        self._check_ids(targets, "target ids")
-        return logits, kernels.cross_entropy(logits, targets)
+        # Fused: equal to kernels.cross_entropy (tested), without its float32 (N, V) log-softmax.
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1))
+        return logits, loss
 
 
 def build_model(vocab_size: int, max_seq_len: int, preset: str = "tiny", **shape: int | float) -> Transformer:

@@ -135,14 +135,17 @@ class RealLoop(_Loop):
             _, loss = self.train_model(x, y)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        loss_v = float(self.global_loss(loss).item())
+        synced: list[float] = []
 
         def guard(pre_clip_norm: torch.Tensor) -> None:  # before the update corrupts the weights
-            guards.check_finite(step + 1, loss_v, float(pre_clip_norm.item()))
+            # One host sync for both scalars the guard needs (two .item() calls would be two).
+            synced[:] = torch.stack([self.global_loss(loss).detach().float(), pre_clip_norm.float()]).tolist()
+            guards.check_finite(step + 1, *synced)
 
         # lr = self.schedule(step) (the value `lr` the loop logs), clip, guard, AdamW step.
-        norm = optim.update(self.optimizer, self.schedule, step, self.cfg, before_update=guard)
-        return StepOut(loss_v, float(norm.item()), self.global_tokens(x.numel()))
+        optim.update(self.optimizer, self.schedule, step, self.cfg, before_update=guard)
+        loss_v, norm_v = synced
+        return StepOut(loss_v, norm_v, self.global_tokens(x.numel()))
 
     @torch.no_grad()
     def evaluate(self, epoch: int, step: int) -> float:

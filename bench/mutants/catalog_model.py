@@ -351,8 +351,8 @@ def model_mutants(Mutant: type) -> tuple:
             text_patch=(
                 (
                     MODEL,
-                    "return logits, kernels.cross_entropy(logits, targets)",
-                    "return logits, kernels.cross_entropy(logits[:, :-1], targets[:, 1:])",
+                    "loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1))",  # noqa: E501
+                    "loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]).float(), targets[:, 1:].reshape(-1))",  # noqa: E501
                 ),
             ),
             expect=("FALSIFY-MODEL-LOSS",),

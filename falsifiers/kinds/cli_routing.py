@@ -23,6 +23,8 @@ PARAMS = {
     "required": "argv every invocation needs (default: --dataset d --tokenizer t --run-dir r)",
 }
 REQUIRED_PARAMS = ("regimes", "default_mode")
+TARGET_PARAMS = ("selector",)
+SIBLING_PARAMS = ("resolver",)
 ARGS = ("flags",)
 
 REAL, SYNTHETIC = "drive_real", "drive_synthetic"

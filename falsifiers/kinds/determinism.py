@@ -22,6 +22,7 @@ PARAMS = {
 }
 REQUIRED_PARAMS = ("probe",)
 ARGS = ("seed",)
+EXPENSIVE = True  # model-init builds two models per seed; a shrunk seed is no more telling than another
 
 
 def strategies(probe, model=None):

@@ -23,6 +23,7 @@ PARAMS = {
     "seq_length": "tokens per row (default 16)",
 }
 REQUIRED_PARAMS = ("stream",)
+TARGET_PARAMS = ("stream",)
 ARGS: tuple[str, ...] = ()
 GROUP = "tiny-run"
 

@@ -68,6 +68,8 @@ def diff(
             raise UsageError("OLD and NEW must both be files or both be folders.")
         old = load_side(expand([str(old_p)]), config.max_bytes)
         new = load_side(expand([str(new_p)]), config.max_bytes)
+        for name, path, side in (("OLD", old_p, old), ("NEW", new_p, new)):
+            _require_contracts(name, path, side)
         label = str(old_p)
         report = compare_sides(old, new, pair_all=not new_p.is_dir(), base=label)
     else:
@@ -93,3 +95,18 @@ def diff(
         if output:
             click.echo(f"{verdict_line(report, strict)} → {output}", err=True)
     ctx.exit(report.exit_code(strict))
+
+
+def _require_contracts(name: str, path: Path, side) -> None:
+    """OLD and NEW named on the command line must hold contracts: a file that is none (a README, a
+    broken YAML file) compared with a contract would report every field as added and pass."""
+    from pv.diff.compare import contract_id
+
+    if path.is_file() and side.failures:
+        why = side.failures[0].finding.message
+        raise UsageError(f"{name} {path}: cannot be read as a contract ({why}). Pass a contract file.")
+    if path.is_dir() and not side.docs and not side.failures:
+        return  # an empty folder: every contract of the other side is added or deleted
+    if not any(contract_id(d) for d in side.docs):
+        what = "is not a pv contract (no mapping with an id)" if path.is_file() else "holds no contracts"
+        raise UsageError(f"{name} {path}: {what}; pv diff compares two versions of contracts.")

@@ -1,13 +1,33 @@
 """`pv gate`: run the ship-blocking gates' falsifiers; exit 1 unless every selected gate is green.
 
-Exit 0 all green, 1 a gate failed or executed nothing, 2 usage error or the gate could not run.
+Exit 0 all green, 1 a gate failed, executed nothing, timed out or pytest died mid-run, 2 usage error or
+the gate could not run. Live progress goes to stderr, the report to stdout (or -o FILE).
 """
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from pv.commands._common import emit
+
+DEFAULT_TIMEOUT = "30m"
+
+
+def _timeout_seconds(text: str) -> float | None:
+    """`--timeout`: a duration (90s, 30m, 1h), or 0 / none for no limit."""
+    from pv.errors import UsageError
+    from pv.hunt import parse_budget
+
+    if text.strip().lower() in ("0", "none", "off"):
+        return None
+    try:
+        return parse_budget(text)
+    except UsageError:
+        raise UsageError(
+            f"--timeout {text!r} is not a duration. Write e.g. 90s, 30m, 1h, or 0 for no limit."
+        ) from None
 
 
 @click.command("gate")
@@ -15,10 +35,10 @@ from pv.commands._common import emit
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "junit", "github"]),
+    type=click.Choice(["text", "json", "junit", "github", "sarif"]),
     default="text",
     show_default=True,
-    help="Output format.",
+    help="Report format (sarif: one result per failed falsifier, at its line in the contract).",
 )
 @click.option("-o", "--output", metavar="FILE", help="Write the report to FILE (atomically), not stdout.")
 @click.option(
@@ -26,7 +46,7 @@ from pv.commands._common import emit
     "--jobs",
     type=click.IntRange(min=0),
     default=None,
-    help="pytest-xdist workers (0 = in one process; default: xdist only with 4+ cores).",
+    help="pytest-xdist workers (0 = in one process; default: xdist only with 4+ cores and xdist installed).",
 )
 @click.option(
     "-x",
@@ -34,6 +54,16 @@ from pv.commands._common import emit
     is_flag=True,
     help="Stop at the first failing falsifier; the rest are reported not-run and no gate counts as green.",
 )
+@click.option(
+    "--timeout",
+    "timeout",
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    metavar="DURATION",
+    help="Limit for the whole run (90s, 30m, 1h; 0 = none). On expiry pytest is killed, verdicts earned "
+    "are kept, running falsifiers are reported timed out, and the gate fails.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No live progress on stderr, only the report.")
 @click.option(
     "--contracts",
     "contract_paths",
@@ -47,20 +77,32 @@ def gate(
     output: str | None,
     jobs: int | None,
     exitfirst: bool,
+    timeout: str,
+    quiet: bool,
     contract_paths: tuple[str, ...],
 ) -> None:
-    """Run the falsifiers of every ship-blocking gate and print a verdict per gate."""
+    """Run the falsifiers of every ship-blocking gate and print a verdict per gate.
+
+    While pytest runs, each falsifier's verdict and each gate's appear on stderr as they are decided
+    (plus a status line on a terminal). A crash of pytest keeps the verdicts already earned and names
+    the falsifier that was running.
+    """
     from pv.config import load_config
     from pv.gate import run_gate
+    from pv.gate_progress import LiveProgress
     from pv.gate_render import RENDERERS, render_text
 
+    limit = _timeout_seconds(timeout)
     config = load_config()
+    progress = None if quiet else LiveProgress(sys.stderr, tty=sys.stderr.isatty())
     result = run_gate(
         config,
         gate_ids=list(gate_ids) or None,
         jobs=jobs,
         contract_paths=list(contract_paths) or None,
         exitfirst=exitfirst,
+        timeout=limit,
+        on_event=progress,
     )
     emit(RENDERERS[fmt](result), output)
     if output:

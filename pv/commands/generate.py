@@ -52,8 +52,10 @@ def generate(paths: tuple[str, ...], out_dir: str | None, check: bool) -> None:
             for p in result.drifted:
                 click.echo(f"drifted: {p}")
             stale = f", {len(result.stale)} left over from a deleted contract" if result.stale else ""
+            modules = {f.path for f in result.files}
+            differ = sum(p in modules for p in result.drifted)
             click.echo(
-                f"{len(result.drifted) - len(result.stale)} of {len(result.files)} generated file(s) differ "
+                f"{differ} of {len(result.files)} generated file(s) differ "
                 f"from the contracts{stale}; run `pv generate {' '.join(patterns)} -o {out}`.",
                 err=True,
             )
@@ -62,8 +64,12 @@ def generate(paths: tuple[str, ...], out_dir: str | None, check: bool) -> None:
         return
     for p in result.written:
         click.echo(f"wrote {p}")
+    if result.package_init is not None:
+        click.echo(f"wrote {result.package_init} (a package: generated modules cannot clash with test names)")
     for p in result.stale:
         click.echo(f"removed {p} (its contract is gone)")
+    for p in result.kept:
+        click.echo(f"kept {p}: its contract is gone, but it changed since pv wrote it; delete it by hand")
     click.echo(
         f"{len(result.files)} contract(s) → {tests} falsifier tests: {len(result.written)} written, "
         f"{len(result.unchanged)} unchanged, {len(result.stale)} removed."

@@ -12,6 +12,8 @@ import sys
 
 import click
 
+GRACE_NOTE = "well past the budget; its worker was ended (its earlier runs count)"
+
 
 def _fmt_s(seconds: float) -> str:
     seconds = round(seconds)
@@ -49,8 +51,13 @@ def hunt(ctx, budget, gates, falsifiers, jobs, keep_going, no_pin) -> None:
         f"pv hunt: {len(targets)} falsifier test(s), {jobs} worker(s), budget {_fmt_s(budget_s)}", err=True
     )
     last = [0.0]
+    announced: set[str] = set()
 
     def show(p) -> None:
+        for fid in p.found:  # a falsifier is finished the moment it fails: say so at once
+            if fid not in announced:
+                announced.add(fid)
+                click.echo(("\r\033[K" if tty else "") + f"  FOUND   {fid}  at {_fmt_s(p.elapsed)}", err=True)
         line = (
             f"{_fmt_s(p.elapsed)} / {_fmt_s(p.budget)} · {p.examples} examples · "
             f"{p.hunted} falsifiers hunted · {p.failures} failed"
@@ -63,14 +70,32 @@ def hunt(ctx, budget, gates, falsifiers, jobs, keep_going, no_pin) -> None:
 
     result = run_hunt(config, targets, budget_s=budget_s, jobs=jobs, on_progress=show, keep_going=keep_going)
     if tty:
-        click.echo("", err=True)
+        click.echo("\r\033[K", nl=False, err=True)
+    found_ids = {f.falsify_id for f in result.failures}
+    for t in targets:  # one line per falsifier: what the budget bought for it
+        n = result.examples_by_node.get(t.node_id, 0)
+        if t.falsify_id in found_ids:
+            word = "FOUND"
+        elif t.node_id in result.skipped:
+            word = "SKIP"  # draws no inputs
+        elif t.node_id in result.not_reached:
+            word = "NOT-RUN"  # the budget ran out first
+        else:
+            word = "clean"
+        click.echo(f"  {word:<7} {t.falsify_id}  {n} examples", err=True)
     for f in result.failures:
         _report_failure(f, config, pin=not no_pin)
     found = len(result.failures)
+    reached = (
+        f", {len(result.not_reached)} not reached before the budget ran out" if result.not_reached else ""
+    )
+    for node in result.stopped_in:
+        click.echo(f"  stopped: {node} was still running {GRACE_NOTE}", err=True)
     click.echo(
         f"{'FOUND' if found else 'clean'}: {found} of {len(result.hunted)} falsifier(s) hunted failed · "
         f"{result.examples} examples tried in {result.runs} runs over {_fmt_s(result.elapsed)} "
-        f"({result.workers} workers, {len(result.skipped)} selected test(s) skipped: they draw no inputs)"
+        f"({result.workers} workers started in {_fmt_s(result.startup_s)}, {len(result.skipped)} selected "
+        f"test(s) skipped: they draw no inputs{reached})"
     )
     ctx.exit(result.exit_code)
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import re
 import string
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -14,40 +16,61 @@ import click
 from pv.commands._common import atomic_write_text
 from pv.errors import UsageError
 
-CONTRACT_ID = re.compile(r"^C-[A-Z0-9]+(-[A-Z0-9]+)*$")
-KIND = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-# Used in the yaml-language-server comment when the packaged schema is not inside the project.
-SCHEMA_URL = "https://pv.dev/schema/contract-v1.json"
+# Matched with re.fullmatch: `$` would accept a trailing newline (`pv new $'C-X\n'` wrote a file whose
+# name and header carried it).
+CONTRACT_ID = re.compile(r"C-[A-Z0-9]+(-[A-Z0-9]+)*")
+KIND = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+MAX_ID = 100  # characters: the id names the file (file systems stop at 255 bytes) and every derived id
+
+
+def schema_url() -> str:
+    """The schema's own `$id`: the stable reference when no checkout of pv lies inside the project."""
+    text = resources.files("pv").joinpath("schema", "contract-v1.json").read_text(encoding="utf-8")
+    return json.loads(text)["$id"]
 
 
 def _check_id(contract_id: str) -> str:
-    if CONTRACT_ID.match(contract_id):
+    if len(contract_id) > MAX_ID:
+        raise UsageError(f"contract id is {len(contract_id)} characters long; keep it to {MAX_ID} or fewer.")
+    if CONTRACT_ID.fullmatch(contract_id):
         return contract_id
     guess = "C-" + re.sub(r"[^A-Z0-9]+", "-", contract_id.upper().removeprefix("C-")).strip("-")
-    hint = f" Did you mean {guess}?" if CONTRACT_ID.match(guess) else ""
+    hint = f" Did you mean {guess}?" if CONTRACT_ID.fullmatch(guess) else ""
     raise UsageError(
         f"contract id {contract_id!r} is not C-UPPER-KEBAB (C- then A-Z/0-9 words joined by -).{hint}"
     )
 
 
 def _check_kind(kind: str) -> str:
-    if KIND.match(kind):
+    if len(kind) <= MAX_ID and KIND.fullmatch(kind):
         return kind
     raise UsageError(
         f"--kind {kind!r} is not lower-kebab (e.g. tokenizer, training-loop, model-family, data, tool)."
     )
 
 
+def _installed(path: Path) -> bool:
+    """`path` lies in an installation (a virtual environment, site-packages), not in a source tree."""
+    prefixes = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    if any(part in ("site-packages", "dist-packages") for part in path.parts):
+        return True
+    return any(path.is_relative_to(p) for p in prefixes)
+
+
 def schema_ref(dest: Path, root: Path) -> str:
-    """A relative path from the new file to the packaged schema when both live inside the project
-    (a checkout of pv or an editable install); else the schema's $id URL."""
+    """A relative path from the new file to pv's schema when pv runs from a source checkout inside
+    the project (this repository, a vendored pv); else the schema's `$id` URL. A path into a virtual
+    environment (`.venv/lib/python3.X/site-packages/...`) breaks on every other machine, so it is
+    never written."""
     schema = resources.files("pv").joinpath("schema", "contract-v1.json")
     try:
         schema_path = Path(str(schema)).resolve()
         schema_path.relative_to(root.resolve())
         dest.resolve().relative_to(root.resolve())
-    except ValueError:
-        return SCHEMA_URL
+    except (ValueError, OSError):
+        return schema_url()
+    if _installed(schema_path):
+        return schema_url()
     return Path(os.path.relpath(schema_path, dest.resolve().parent)).as_posix()
 
 
@@ -76,7 +99,7 @@ def new(contract_id: str, kind: str, output: str | None) -> None:
     config = load_config()
     date = datetime.date.today().isoformat()
     if output == "-":
-        ref = SCHEMA_URL
+        ref = schema_url()
         click.echo(render_starter(contract_id, kind, path="FILE", ref=ref, date=date), nl=False)
         return
     if output:

@@ -12,7 +12,7 @@ from pv.findings import Finding
 from pv.loader import LoadedDocument
 from pv.rules import dialect_kernel as R
 
-SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?$")
+SEMVER = re.compile(r"\A(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?\Z")
 FALSIFY_ID = re.compile(r"FALSIFY-[A-Z0-9]+(?:-[A-Z0-9]+)*")
 
 

@@ -78,6 +78,11 @@ def load_at_ref(base: BaseRef, repo: Path, paths: list[str], max_bytes: int = DE
     return Side(tuple(docs), tuple(fails))
 
 
+def contract_id(doc: LoadedDocument) -> str:
+    """The document's contract id (`id`, or the kernel dialect's `contract_id`); "" when none."""
+    return _cid(doc)
+
+
 def _cid(doc: LoadedDocument) -> str:
     for key in ("id", "contract_id"):
         value = doc.data.get(key)

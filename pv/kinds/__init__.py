@@ -10,7 +10,9 @@ registry; a name defined twice is an error, never a silent override:
 
 Discovery never imports a kind module: names come from each module's `NAME = "..."` line (read with
 `ast`) or from the entry point, so `pv validate` can tell a misspelled kind without running project
-code. `KindRegistry.load(name)` imports the one module a generated test needs.
+code. `KindRegistry.load(name)` imports the one module a generated test needs; a project kind is
+imported from the file discovery found, with the project root made importable for it if it is not
+(the `pv` console script runs with its own bin directory on sys.path, not the project's).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import importlib
 import importlib.machinery
 import importlib.metadata
+import importlib.util
 import re
 import sys
 from collections.abc import Iterable
@@ -46,6 +49,12 @@ class KindRef:
     module: str  # dotted module path that defines it
     origin: str  # "built-in" | "project" | "entry point (<distribution>)"
     path: Path | None = None  # its source file, when found on disk
+    target_params: tuple[str, ...] = ()  # params naming code: `module.path[:attr]` (pv.kinds.api)
+    sibling_params: tuple[str, ...] = ()  # params naming an attribute of the target's module
+
+    @property
+    def code_params(self) -> tuple[str, ...]:
+        return (*self.target_params, *self.sibling_params)
 
 
 def alias(name: str) -> str:
@@ -61,14 +70,29 @@ _NAME_LINE = re.compile(
 )
 
 
-def _declared_name(path: Path) -> str | None:
-    """The module's top-level `NAME = "..."`, read without importing it."""
+# `TARGET_PARAMS = ("a", "b")` (a tuple or list of string literals, optionally annotated), read the
+# same way. A declaration pv cannot read this way is an error at load time, never silently empty.
+_PARAMS_DECL = {
+    attr: re.compile(rf"^{attr}\s*(?::[^=\n]*)?=\s*[(\[]([^)\]]*)[)\]]", re.M)
+    for attr in ("TARGET_PARAMS", "SIBLING_PARAMS")
+}
+_STRING = re.compile(r"""(["'])([A-Za-z_][A-Za-z0-9_]*)\1""")
+
+
+def _declared_params(text: str, attr: str) -> tuple[str, ...]:
+    match = _PARAMS_DECL[attr].search(text)
+    return tuple(m.group(2) for m in _STRING.finditer(match.group(1))) if match else ()
+
+
+def _declared(path: Path | None) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
+    """The module's top-level NAME, TARGET_PARAMS and SIBLING_PARAMS, read without importing it."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = path.read_text(encoding="utf-8", errors="replace") if path else ""
     except OSError:
-        return None
+        return None, (), ()
     match = _NAME_LINE.search(text)
-    return match.group(2) if match else None
+    name = match.group(2) if match else None
+    return name, _declared_params(text, "TARGET_PARAMS"), _declared_params(text, "SIBLING_PARAMS")
 
 
 def _modules_in(directory: Path, package: str) -> Iterable[tuple[str, Path]]:
@@ -81,9 +105,9 @@ def _refs_from_files(entries: Iterable[tuple[str, Path]], origin: str) -> list[K
     """Modules that declare a NAME are kinds; the others (helpers, `api`) are not."""
     refs = []
     for module, path in entries:
-        name = _declared_name(path)
+        name, targets, siblings = _declared(path)
         if name is not None:
-            refs.append(KindRef(name=name, module=module, origin=origin, path=path))
+            refs.append(KindRef(name, module, origin, path, targets, siblings))
     return refs
 
 
@@ -141,7 +165,13 @@ def entry_point_refs() -> list[KindRef]:
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = getattr(getattr(ep, "dist", None), "name", None) or "?"
         module = ep.value.partition(":")[0].strip()
-        refs.append(KindRef(name=ep.name, module=module, origin=f"entry point ({dist})"))
+        path = None
+        if module and all(p.isidentifier() for p in module.split(".")):
+            from pv.targets import module_source  # finds editable installs too; imports nothing
+
+            path = module_source(module, None)
+        _, targets, siblings = _declared(path)
+        refs.append(KindRef(ep.name, module, f"entry point ({dist})", path, targets, siblings))
     return refs
 
 
@@ -189,10 +219,20 @@ class KindRegistry:
     def load(self, name: str) -> ModuleType:
         """Import the kind's module and check it has what generation and the runtime need."""
         ref = self.ref(name)
+        if ref.origin == "project" and ref.path is not None:
+            _make_importable(ref)
         try:
             mod = importlib.import_module(ref.module)
         except ImportError as exc:
             raise UnknownKindError(f"kind {name!r}: cannot import {ref.module} ({exc})") from exc
+        if ref.origin == "project" and ref.path is not None:
+            where = Path(getattr(mod, "__file__", "") or "").resolve()
+            if where != ref.path.resolve():
+                raise UnknownKindError(
+                    f"kind {name!r}: {ref.module} imports from {where}, but [tool.pv].kinds found it at "
+                    f"{ref.path}: another package named {ref.module.partition('.')[0]!r} shadows the "
+                    "project's; rename the project's kinds package"
+                )
         missing = [attr for attr in REQUIRED if not hasattr(mod, attr)]
         if missing:
             raise UnknownKindError(
@@ -203,7 +243,50 @@ class KindRegistry:
             raise UnknownKindError(
                 f"kind module {ref.module} declares NAME {mod.NAME!r}, registered as {name!r}"
             )
+        for attr, declared in (("TARGET_PARAMS", ref.target_params), ("SIBLING_PARAMS", ref.sibling_params)):
+            actual = tuple(getattr(mod, attr, ()))
+            if actual != declared:  # `pv validate` checks what it read; the two must agree
+                raise UnknownKindError(
+                    f"kind module {ref.module}: {attr} is {actual!r} at run time but reads as "
+                    f"{declared!r} from its source; write it as one top-level literal, "
+                    f'e.g. {attr} = ("param",)'
+                )
+            unknown = sorted(set(actual) - set(mod.PARAMS))
+            if unknown:
+                raise UnknownKindError(f"kind module {ref.module}: {attr} names no param(s) {unknown}")
         return mod
+
+
+_added_roots: set[str] = set()  # sys.path entries pv appended for project kinds
+
+
+def _import_root(ref: KindRef) -> Path:
+    """The directory `ref.module` is imported from: its file's ancestor one level per dotted part."""
+    assert ref.path is not None
+    return ref.path.resolve().parents[len(ref.module.split(".")) - 1]
+
+
+def _make_importable(ref: KindRef) -> None:
+    """Let `import ref.module` find the file discovery found, without the caller's sys.path knowing
+    the project: append (never prepend: installed packages and pv itself keep precedence) its import
+    root. A module of the same name imported earlier from another project pv opened in this process
+    (tests, a long-lived caller) is dropped first, so each project gets its own kinds."""
+    root = str(_import_root(ref))
+    top = ref.module.partition(".")[0]
+    loaded = sys.modules.get(top)
+    if loaded is not None:
+        origin = Path(getattr(loaded, "__file__", "") or "").resolve()
+        stale = not str(origin).startswith(root + "/")
+        if stale and any(str(origin).startswith(r + "/") for r in _added_roots):
+            for key in [k for k in sys.modules if k == top or k.startswith(top + ".")]:
+                del sys.modules[key]
+            importlib.invalidate_caches()
+        else:
+            return
+    if importlib.util.find_spec(top) is None and root not in sys.path:
+        sys.path.append(root)
+        _added_roots.add(root)
+        importlib.invalidate_caches()
 
 
 def render(kind: ModuleType, falsifier: dict, contract: dict) -> str:

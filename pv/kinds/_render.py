@@ -2,7 +2,7 @@
 
 Every generated test has the same shape, so a reader learns it once:
 
-    @pytest.mark.falsifier("FALSIFY-X")
+    @pytest.mark.falsifier("FALSIFY-X")              # , expensive=True for EXPENSIVE kinds
     @settings(max_examples=N)                      # only when the contract overrides it
     @given(**kind.strategies(param=...))           # only for kinds with drawn inputs (ARGS)
     @example(arg=...)                              # one per pinned contract example
@@ -13,9 +13,14 @@ Every generated test has the same shape, so a reader learns it once:
 
 from __future__ import annotations
 
-import math
-import textwrap
 from types import ModuleType
+
+from pv import codegen
+
+# The schema's bound on a falsifier's `max_examples` (pv/schema/contract-v1.json), enforced again here:
+# generation runs on contracts `pv validate` may not have seen.
+MAX_EXAMPLES = 10_000
+DQ = '"'  # marks keep the double-quoted look they always had
 
 
 class RenderError(ValueError):
@@ -29,19 +34,27 @@ def test_name(falsifier_id: str) -> str:
 
 
 def literal(value) -> str:
-    """A deterministic Python literal for YAML data (dicts keep the contract's key order)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return f'float("{value}")'
-    if isinstance(value, list | tuple):
-        inner = ", ".join(literal(v) for v in value)
-        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
-    return repr(value)
+    """A deterministic Python literal for YAML data (pv.codegen.literal: the one escaping path)."""
+    try:
+        return codegen.literal(value)
+    except codegen.CodegenError as exc:
+        raise RenderError(str(exc)) from exc
 
 
 def kwargs_source(params: dict) -> str:
-    return ", ".join(f"{k}={literal(v)}" for k, v in params.items())
+    return ", ".join(f"{codegen.identifier(k, 'param')}={literal(v)}" for k, v in params.items())
+
+
+def max_examples(falsifier: dict) -> int | None:
+    """The falsifier's `max_examples`, an int in [1, MAX_EXAMPLES] (RenderError otherwise)."""
+    n = falsifier.get("max_examples")
+    if n is None:
+        return None
+    if type(n) is not int or not 1 <= n <= MAX_EXAMPLES:
+        raise RenderError(
+            f"{falsifier.get('id')}: max_examples must be an integer from 1 to {MAX_EXAMPLES}, got {n!r}"
+        )
+    return n
 
 
 def substitute(value, constants: dict | None, fid: str, key: str):
@@ -88,16 +101,9 @@ def validate(falsifier: dict, kind: ModuleType, contract_constants: dict | None 
 
 
 def docstring(falsifier: dict) -> str:
-    from pv.generate import docstring_text  # one escaping rule for every generated docstring
-
+    """The test's docstring literal (pv.codegen.docstring escapes it)."""
     attacks = ", ".join(map(str, falsifier.get("attacks") or []))
-    text = " ".join(str(falsifier.get("description", "")).split())
-    return textwrap.fill(
-        docstring_text(f"{falsifier['id']} attacks {attacks}: {text}"),
-        width=100,
-        subsequent_indent="    ",
-        break_long_words=False,  # a split could strand an escaping backslash at a line end
-    )
+    return codegen.docstring(f"{falsifier['id']} attacks {attacks}: {falsifier.get('description', '')}")
 
 
 def render_test(falsifier: dict, kind: ModuleType, contract: dict | None = None) -> str:
@@ -106,21 +112,26 @@ def render_test(falsifier: dict, kind: ModuleType, contract: dict | None = None)
     params = validate(falsifier, kind, (contract or {}).get("constants"))
     from pv.kinds import alias as kind_alias
 
-    alias = kind_alias(kind.NAME)
+    alias = codegen.identifier(kind_alias(kind.NAME), "kind name")
     fid = falsifier["id"]
     kw = kwargs_source(params)
-    lines = [f"@pytest.mark.falsifier({fid!r})".replace("'", '"')]
+    # An EXPENSIVE kind's examples are each costly (a model built, a run made): pv's pytest plugin
+    # runs the test without shrinking, which would repeat that cost hundreds of times.
+    expensive = ", expensive=True" if getattr(kind, "EXPENSIVE", False) and kind.ARGS else ""
+    lines = [f"@pytest.mark.falsifier({codegen.string(fid, quote=DQ)}{expensive})"]
     if getattr(kind, "GROUP", None):  # kinds sharing the tiny run land on one xdist worker
-        lines.append(f'@pytest.mark.xdist_group("{kind.GROUP}")')
-    if falsifier.get("max_examples"):
-        lines.append(f"@settings(max_examples={int(falsifier['max_examples'])})")
-    if kind.ARGS:
+        lines.append(f"@pytest.mark.xdist_group({codegen.string(str(kind.GROUP), quote=DQ)})")
+    n = max_examples(falsifier)
+    if n is not None:
+        lines.append(f"@settings(max_examples={n})")
+    arg_names = [codegen.identifier(a, "kind ARGS name") for a in kind.ARGS]
+    if arg_names:
         lines.append(f"@given(**{alias}.strategies({kw}))")
         for ex in falsifier.get("examples") or []:
-            lines.append(f"@example({', '.join(f'{a}={literal(ex[a])}' for a in kind.ARGS)})")
-    args = ", ".join(kind.ARGS)
-    lines.append(f"def {test_name(fid)}({args}):")
-    lines.append(f'    """{docstring(falsifier)}"""')
-    call_args = ", ".join(filter(None, [f"resolve({falsifier['target']!r})", args, kw]))
+            lines.append(f"@example({', '.join(f'{a}={literal(ex[a])}' for a in arg_names)})")
+    args = ", ".join(arg_names)
+    lines.append(f"def {codegen.identifier(test_name(fid), 'falsifier id')}({args}):")
+    lines.append(f"    {docstring(falsifier)}")
+    call_args = ", ".join(filter(None, [f"resolve({literal(falsifier['target'])})", args, kw]))
     lines.append(f"    {alias}.check({call_args})")
     return "\n".join(lines) + "\n"

@@ -25,6 +25,7 @@ PARAMS = {
     "atol": "absolute tolerance (default 1e-5)",
 }
 REQUIRED_PARAMS = ("property",)
+TARGET_PARAMS = ("cache",)
 ARGS = ("seed", "scale")
 
 

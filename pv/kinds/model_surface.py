@@ -59,6 +59,7 @@ PARAMS = {
     "rtol": "tolerance relative to max |logits| (default 1e-5; relative-position 1e-4 is typical)",
 }
 REQUIRED_PARAMS = ("property", "vocab_size")
+TARGET_PARAMS = ("logits", "loss", "logits_at")
 ARGS = ("ids", "probe")
 # Each example runs the model 2-4 times; shrinking a failure would run it hundreds of times more.
 EXPENSIVE = True

@@ -28,7 +28,7 @@ HANDLED_TOP = {
 }
 HANDLED_META = {"version", "changelog", "description", "kind", "references", "parent_contracts"}
 STATUSES = {"proposed", "active", "deprecated", "retired"}
-PY_EVIDENCE = re.compile(r"^[^:]+\.py(::[A-Za-z_][A-Za-z0-9_]*)+$")
+PY_EVIDENCE = re.compile(r"\A[^:]+\.py(::[A-Za-z_][A-Za-z0-9_]*)+\Z")
 
 
 def _mentioned(texts: list[str], local: list[str], known: set[str]) -> tuple[list[str], list[str]]:
@@ -49,7 +49,7 @@ def _header(data: dict, meta: dict, b: Builder, id_by_stem: dict[str, str]) -> d
     raw = data.get("contract_id")
     cid = (
         raw
-        if isinstance(raw, str) and re.match(r"^C-[A-Z0-9]+(-[A-Z0-9]+)*$", raw)
+        if isinstance(raw, str) and re.fullmatch(r"C-[A-Z0-9]+(-[A-Z0-9]+)*", raw)
         else kebab_id("C", str(raw))
     )
     if cid != raw:

@@ -9,16 +9,16 @@ from dataclasses import dataclass, field
 JsonPath = tuple[str | int, ...]
 Locate = Callable[[JsonPath], int]  # source json path -> 1-based line (0 unknown)
 
-CONTRACT_ID = re.compile(r"^C-[A-Z0-9]+(-[A-Z0-9]+)*$")
+CONTRACT_ID = re.compile(r"\AC-[A-Z0-9]+(-[A-Z0-9]+)*\Z")
 PATTERNS = {
-    "INV": re.compile(r"^INV-[A-Z0-9]+(-[A-Z0-9]+)*$"),
-    "GATE": re.compile(r"^GATE-[A-Z0-9]+(-[A-Z0-9]+)*$"),
-    "FALSIFY": re.compile(r"^FALSIFY-[A-Z0-9]+(-[A-Z0-9]+)*$"),
-    "FM": re.compile(r"^FM-[A-Z0-9]+(-[A-Z0-9]+)*$"),
-    "AC": re.compile(r"^AC-[A-Z0-9]+(-[A-Z0-9]+)*$"),
+    "INV": re.compile(r"\AINV-[A-Z0-9]+(-[A-Z0-9]+)*\Z"),
+    "GATE": re.compile(r"\AGATE-[A-Z0-9]+(-[A-Z0-9]+)*\Z"),
+    "FALSIFY": re.compile(r"\AFALSIFY-[A-Z0-9]+(-[A-Z0-9]+)*\Z"),
+    "FM": re.compile(r"\AFM-[A-Z0-9]+(-[A-Z0-9]+)*\Z"),
+    "AC": re.compile(r"\AAC-[A-Z0-9]+(-[A-Z0-9]+)*\Z"),
 }
-CONSTANT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$")
+CONSTANT_NAME = re.compile(r"\A[a-z][a-z0-9_]*\Z")
+SEMVER = re.compile(r"\A(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?\Z")
 MAX_CONSTANT_CHARS = 200  # longer strings are prose, not a pinned value
 
 

@@ -85,8 +85,8 @@ def _compile(schema: object, root: dict, refs: dict[str, Check]) -> Check:
         elif key == "items":
             sub = _compile(val, root, refs)
             checks.append(lambda v, s=sub: type(v) is not list or all(s(x) for x in v))
-        elif key == "pattern":
-            rx = re.compile(val)
+        elif key == "pattern":  # ECMA-262 `$` is the end of the string: Python's \Z
+            rx = re.compile(val[:-1] + r"\Z" if val.endswith("$") and not val.endswith("\\$") else val)
             checks.append(lambda v, rx=rx: type(v) is not str or rx.search(v) is not None)
         elif key in ("enum", "const"):
             options = tuple(val) if key == "enum" else (val,)
@@ -106,6 +106,8 @@ def _compile(schema: object, root: dict, refs: dict[str, Check]) -> Check:
                 )
         elif key == "minimum":
             checks.append(lambda v, n=val: type(v) not in (int, float) or v >= n)
+        elif key == "maximum":
+            checks.append(lambda v, n=val: type(v) not in (int, float) or v <= n)
         elif key == "anyOf":
             subs = [_compile(s, root, refs) for s in val]
             checks.append(lambda v, s=subs: any(f(v) for f in s))

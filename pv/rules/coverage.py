@@ -73,15 +73,51 @@ TARGET_OUTSIDE = register(
         "PV504",
         "target-outside-packages",
         E,
-        "A falsifier targets an object outside [tool.pv].target_packages.",
+        "A falsifier's target (or a param naming code) is in a module outside [tool.pv].target_packages.",
         doc(
-            "Checks the module part of `target` against the configured target packages (a string check).",
+            "Checks the module part of `target`, and of every param the kind declares as naming code "
+            "(TARGET_PARAMS / SIBLING_PARAMS, `$constant` values included), against the target packages.",
             "Falsifiers must attack the project's own code; a target in a third-party package tests "
             "someone else's guarantees (and could run arbitrary code paths).",
             "target: numpy.linalg:norm",
             "target: trainer.model:GPT",
         ),
         "Target an object inside one of the configured packages, or add the package to target_packages.",
+    )
+)
+TARGET_ESCAPES = register(
+    Rule(
+        "PV507",
+        "target-escapes-packages",
+        E,
+        "A target's attribute chain leaves [tool.pv].target_packages (through an import or a dunder).",
+        doc(
+            "Reads the target module's source with `ast` (nothing is imported) and follows the chain "
+            "after the colon: a name the module imports from outside the packages, an alias of one, a "
+            "dunder hop (`__builtins__`, `__globals__`) or a malformed code-naming param is reported. "
+            "At run time `pv.runtime.resolve` checks every object of the chain again.",
+            "`trainer.cli:os.system` lies inside `trainer` only by its module name: the object is "
+            "`os.system`, and a contract that reaches it makes the gate run a shell command.",
+            "target: trainer.cli:os.system\nparams: {call: {command: make-it-so}}",
+            "target: trainer.cli:resolve_pretrain_config",
+        ),
+        "Name an object the project defines (a function, class or value of its own module).",
+    )
+)
+TARGET_UNRESOLVED = register(
+    Rule(
+        "PV508",
+        "unresolved-target",
+        W,
+        "A target names a module pv cannot find, or a name its module does not define.",
+        doc(
+            "Looks the module up on disk (the project root first, then the import path) and the chain's "
+            "first name among the module's top-level definitions and imports, without importing it.",
+            "A target that names nothing fails only when the gate runs; a typo is cheaper to fix now.",
+            "target: trainer.tokenizer:BpeTokeniser",
+            "target: trainer.tokenizer:BpeTokenizer",
+        ),
+        "Fix the module path or the name; a name made at import time needs a module-level __getattr__.",
     )
 )
 UNKNOWN_KIND = register(
@@ -198,31 +234,43 @@ def check_half_executable(d: LoadedDocument, ctx: CheckContext) -> Iterator[Find
             )
 
 
-def _in_packages(target: str, packages: tuple[str, ...]) -> bool:
-    module = target.partition(":")[0]
-    return any(module == p or module.startswith(p + ".") for p in packages)
+def _target_findings(d, i: int, f: dict, ref, packages, ctx: CheckContext) -> Iterator[Finding]:
+    """The target and every code-naming param of falsifiers[i], checked statically (pv.targets)."""
+    from pv.targets import ESCAPE, OUTSIDE, check_target, code_param_values
+
+    root = ctx.config.root
+    checks = [("target", f.get("target"), f.get("target"))] if isinstance(f.get("target"), str) else []
+    checks += [
+        (f"params.{p}", raw, value) for p, raw, value in code_param_values(f, ref, d.data.get("constants"))
+    ]
+    for where, raw, value in checks:
+        problem = check_target(value, packages, root, scratch=ctx.scratch)
+        if problem is None:
+            continue
+        rule = {OUTSIDE: TARGET_OUTSIDE, ESCAPE: TARGET_ESCAPES}.get(problem.kind, TARGET_UNRESOLVED)
+        shown = f"{where} = {raw}" + (f" (= {value!r})" if raw != value else "")
+        path = ("falsifiers", i, *where.split(".", 1)) if where != "target" else ("falsifiers", i, "target")
+        yield rule.finding(f"{shown}: {problem.message}", d.locate(path), contract_id=d.contract_id)
 
 
-@index_check(TARGET_OUTSIDE, UNKNOWN_KIND)
+@index_check(TARGET_OUTSIDE, TARGET_ESCAPES, TARGET_UNRESOLVED, UNKNOWN_KIND)
 def check_target_and_kind(index: ContractIndex, ctx: CheckContext) -> Iterator[Finding]:
     from pv.kinds import KindConfigError, KindRegistry
 
     packages = ctx.config.target_packages
     try:
-        known = KindRegistry.for_config(ctx.config).names()
+        registry = KindRegistry.for_config(ctx.config)
     except KindConfigError as exc:
         from pv.errors import ConfigError
 
         raise ConfigError(f"{ctx.config.pyproject or ctx.config.root}: {exc}") from exc
+    known = registry.names()
     for d in index.docs:
         for i, f in index.items(d, "falsifiers"):
-            target, kind = f.get("target"), f.get("kind")
-            if packages and isinstance(target, str) and not _in_packages(target, packages):
-                yield TARGET_OUTSIDE.finding(
-                    f"target {target} is outside the target packages ({', '.join(packages)})",
-                    d.locate(("falsifiers", i, "target")),
-                    contract_id=d.contract_id,
-                )
+            kind = f.get("kind")
+            ref = registry.ref(kind) if isinstance(kind, str) and kind in registry else None
+            if packages:
+                yield from _target_findings(d, i, f, ref, packages, ctx)
             if isinstance(kind, str) and kind and kind not in known:
                 close = difflib.get_close_matches(kind, known, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""

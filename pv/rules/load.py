@@ -194,3 +194,21 @@ NON_SCALAR_KEY = register(
         "Use a plain string key.",
     )
 )
+SYMLINK_OUTSIDE = register(
+    Rule(
+        "PV013",
+        "symlink-outside-project",
+        E,
+        "A contract path inside the project is a symlink to a file outside it.",
+        _doc(
+            "Resolves every contract path that lies inside the project root; one whose real path "
+            "leaves the project is refused without being read.",
+            "A planted `contracts/x.yaml -> ~/.ssh/config` would make pv read a file outside the "
+            "repository and quote its contents in findings (and in CI logs). A contract outside the "
+            "project can still be validated by naming its real path.",
+            "# contracts/shared.yaml -> /home/me/secrets.yaml",
+            "# contracts/shared.yaml: a regular file (or a symlink within the repository)",
+        ),
+        "Copy the contract into the project, or pass its real path explicitly.",
+    )
+)

@@ -162,11 +162,35 @@ def schema() -> dict:
     return json.loads(text)
 
 
+def full_match_pattern(pattern: str) -> str:
+    """The schema's ECMA-262 pattern as Python must read it: a final `$` is the end of the string
+    (`\\Z`), not also the point before a trailing newline, so `id: "C-X\\n"` is no valid id."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        return pattern[:-1] + r"\Z"
+    return pattern
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern:
+    return re.compile(full_match_pattern(pattern))
+
+
 @functools.cache
 def validator() -> Draft202012Validator:
-    from jsonschema import Draft202012Validator
+    """Draft 2020-12 with two corrections for YAML data: `pattern` anchors as ECMA-262 does (see
+    full_match_pattern), and an integer is an int, not also an integral float (`max_examples: 1e23`
+    is a float in YAML 1.2, and generation needs an int)."""
+    from jsonschema import Draft202012Validator, ValidationError, validators
 
-    return Draft202012Validator(schema())
+    def pattern(v, patrn, instance, _schema):
+        if v.is_type(instance, "string") and not _compiled(patrn).search(instance):
+            yield ValidationError(f"{instance!r} does not match {patrn!r}")
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _c, x: isinstance(x, int) and not isinstance(x, bool)
+    )
+    strict = validators.extend(Draft202012Validator, {"pattern": pattern}, type_checker=checker)
+    return strict(schema())
 
 
 @functools.cache

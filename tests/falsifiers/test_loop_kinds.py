@@ -225,7 +225,7 @@ def test_plugin_orders_ungrouped_first_then_larger_groups_kept_together():
         item("d2", "ddp"),
         item("t3", "tiny"),
     ]
-    pytest_plugin.pytest_collection_modifyitems(None, None, items)
+    pytest_plugin.order_cheapest_first(items)
     assert [i.name for i in items] == ["a", "b", "t1", "t2", "t3", "d1", "d2"]
 
 

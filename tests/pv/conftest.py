@@ -16,6 +16,15 @@ GOOD = FIXTURES / "good"
 collect_ignore_glob = ["fixtures/*"]
 
 
+@pytest.fixture(autouse=True)
+def _own_cache_key(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The validate cache signs entries with a per-user key: tests use a private one, and run with the
+    cache on even where CI=true turns it off for real runs (tests of that set CI themselves)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("PV_NO_CACHE", raising=False)
+
+
 @pytest.fixture
 def good_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private copy of the valid sample project (3 contracts, kinds, evidence); cwd is its root."""

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+import pv.cache as C
 from pv import validate as V
-from pv.cache import CachedResult, ResultCache
+from pv.cache import CachedResult, ResultCache, load_signed, user_key
 from pv.config import load_config
 from pv.findings import Location
 from pv.rules.coverage import UNKNOWN_KIND
@@ -24,6 +25,19 @@ def run(root: Path, **kw: object):
 
 def rule_ids(report) -> list[str]:
     return sorted(f.rule_id for f in report.findings)
+
+
+def body(path: Path):
+    """A cache file's JSON body (its signature checked with this user's key)."""
+    key = user_key()
+    assert key is not None
+    return load_signed(path, key)
+
+
+def pack(directory: Path, salt: str) -> ResultCache:
+    key = user_key()
+    assert key is not None
+    return ResultCache(directory, salt, key)
 
 
 def test_unchanged_run_is_answered_from_the_report_cache(
@@ -123,9 +137,10 @@ def test_corrupt_report_entry_is_ignored_and_rewritten(good_tree: Path) -> None:
         entry.write_text(bad)
         report = run(good_tree)
         assert not report.extra["report_cached"] and report.findings == cold.findings
-    raw = json.loads(entry.read_text())
-    raw["payload"]["findings"] = [["only", "a", "path"]]
-    entry.write_text(json.dumps(raw))
+    run(good_tree)  # rewritten and signed again
+    raw = body(entry)
+    raw["payload"]["findings"] = [["only", "a", "path"]]  # malformed but genuinely signed
+    entry.write_bytes(C._signed(user_key(), entry.name, json.dumps(raw).encode()))
     assert not run(good_tree).extra["report_cached"]
     assert run(good_tree).extra["report_cached"]
 
@@ -169,30 +184,30 @@ def test_concurrent_runs_do_not_corrupt_the_cache(good_tree: Path) -> None:
     cache = good_tree / ".pv" / "cache"
     assert not [p for p in cache.iterdir() if p.name.startswith(".tmp-")]
     shards = list(cache.glob("docs-*.json"))
-    assert sum(len(json.loads(p.read_text())["entries"]) for p in shards) == 3
+    assert sum(len(body(p)["entries"]) for p in shards) == 3
     assert run(good_tree).extra["report_cached"]
 
 
 def test_pack_repaths_pv_findings_but_not_foreign_ones(tmp_path: Path) -> None:
-    cache = ResultCache(tmp_path, "salt")
+    cache = pack(tmp_path, "salt")
     finding = UNKNOWN_KIND.finding("m", Location("a.yaml", 3, 4, 3, 9))
     cache.put("s1", "a.yaml", CachedResult({"id": "C-A"}, {("id",): (1, 1)}, (finding,), "pv/v1"))
     cache.put("s2", "b.yaml", CachedResult({"x": 1}, {}, (), "aprender"))
     cache.flush()
-    fresh = ResultCache(tmp_path, "salt")
+    fresh = pack(tmp_path, "salt")
     moved = fresh.get("s1", "c.yaml")
     assert moved is not None and moved.findings[0].location == Location("c.yaml", 3, 4, 3, 9)
     assert dict(moved.positions) == {("id",): (1, 1)}
     assert fresh.get("s2", "b.yaml") is not None
     assert fresh.get("s2", "elsewhere.yaml") is None  # foreign findings quote their path
-    assert ResultCache(tmp_path, "other salt").get("s1", "a.yaml") is None
+    assert pack(tmp_path, "other salt").get("s1", "a.yaml") is None
 
 
 def test_pack_keeps_this_runs_entries_and_drops_other_salts(tmp_path: Path) -> None:
-    old = ResultCache(tmp_path, "old")
+    old = pack(tmp_path, "old")
     old.put("s0", "a.yaml", CachedResult({}, {}, (), "pv/v1"))
     old.flush()
-    new = ResultCache(tmp_path, "new")
+    new = pack(tmp_path, "new")
     assert new.get("s0", "a.yaml") is None
     new.put("s1", "a.yaml", CachedResult({}, {}, (), "pv/v1"))
     new.flush()
@@ -202,19 +217,17 @@ def test_pack_keeps_this_runs_entries_and_drops_other_salts(tmp_path: Path) -> N
 def test_pack_is_bounded_and_old_format_files_are_removed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pv.cache as C
-
     monkeypatch.setattr(C, "MAX_PACK_ENTRIES", 16 * 2)  # two entries per shard
     legacy = tmp_path / ("ab" * 32 + ".json")
     legacy.write_text("{}")
-    first = ResultCache(tmp_path, "salt")
+    first = pack(tmp_path, "salt")
     for i in range(3):
         first.put(f"0{i}", "a.yaml", CachedResult({}, {}, (), "pv/v1"))
     first.flush()
     assert not legacy.exists()
-    second = ResultCache(tmp_path, "salt")
+    second = pack(tmp_path, "salt")
     assert second.get("01", "a.yaml") is not None  # used by this run: kept whatever the cap
     second.put("0x", "b.yaml", CachedResult({}, {}, (), "pv/v1"))
     second.flush()
-    kept = json.loads(second.shard_file("0").read_text())["entries"]
+    kept = body(second.shard_file("0"))["entries"]
     assert set(kept) == {"01", "0x"}

@@ -187,7 +187,7 @@ SARIF_SUBSET = {
                         "properties": {
                             "driver": {
                                 "type": "object",
-                                "required": ["name", "version", "informationUri", "rules"],
+                                "required": ["name", "version", "rules"],
                                 "properties": {
                                     "rules": {
                                         "type": "array",
@@ -296,6 +296,21 @@ def test_sarif_structure_and_rule_index() -> None:
         "startColumn": 1,
     }
     assert by_rule["PV402"]["level"] == "warning" and by_rule["PV501"]["level"] == "note"
+
+
+def test_sarif_links_only_to_pvs_own_docs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No documentation URL declared: no link at all (SARIF wants absolute URIs; a guessed site is not
+    # ours). The explanation travels inline in `help`.
+    monkeypatch.setattr(sarif, "_docs_base", lambda: None)
+    doc = json.loads(sarif.render(REPORT, rules=RULES))
+    driver = doc["runs"][0]["tool"]["driver"]
+    assert "informationUri" not in driver and all("helpUri" not in r for r in driver["rules"])
+    assert all(f"pv explain {r['id']}" in r["help"]["text"] for r in driver["rules"])
+    # A declared Documentation project URL: links into its docs/*.md.
+    monkeypatch.setattr(sarif, "_docs_base", lambda: "https://example.org/pv/docs")
+    driver = json.loads(sarif.render(REPORT, rules=RULES))["runs"][0]["tool"]["driver"]
+    assert driver["informationUri"] == "https://example.org/pv/docs/cli.md"
+    assert {r["helpUri"] for r in driver["rules"]} == {"https://example.org/pv/docs/cli.md#pv-explain-rule"}
 
 
 def test_sarif_paths_are_relative_forward_slash(tmp_path: Path) -> None:

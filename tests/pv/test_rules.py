@@ -42,6 +42,12 @@ def symlink_loop(root: Path) -> None:
     (root / "contracts" / "loop.yaml").symlink_to(root / "contracts" / "loop.yaml")
 
 
+def symlink_outside(root: Path) -> None:
+    secret = root.parent / "secret.yaml"  # outside the project: must not be read or quoted
+    secret.write_text("password: hunter2\n")
+    (root / "contracts" / "shared.yaml").symlink_to(secret)
+
+
 CASES: dict[str, Edit] = {
     "PV001": symlink_loop,
     "PV002": rep("pyproject.toml", "[tool.pv]\n", "[tool.pv]\nmax_bytes = 300\n"),
@@ -55,6 +61,7 @@ CASES: dict[str, Edit] = {
     "PV010": write("contracts/bad.yaml", b"a: 1\n---\nb: 2\n"),
     "PV011": write("contracts/bad.yaml", b"- a\n"),
     "PV012": write("contracts/bad.yaml", b"? {a: 1}\n: 1\n"),
+    "PV013": symlink_outside,
     "PV100": rep(MODEL, "schema: pv/v1\n", ""),
     "PV101": rep(TOK, "title:", "titel:"),
     "PV102": rep(TOK, "    statement: Every emitted id is below vocab_size.\n", ""),
@@ -87,11 +94,15 @@ CASES: dict[str, Edit] = {
     "PV503": rep(TOK, "    target: trainer.tokenizer:BpeTokenizer.encode\n", ""),
     "PV504": rep(MODEL, "target: trainer.model:GPT", "target: numpy.linalg:norm"),
     "PV505": rep(MODEL, "kind: round-trip", "kind: roundtrip"),
+    "PV507": rep(MODEL, "target: trainer.model:GPT", "target: trainer.model:os.system"),
+    "PV508": rep(MODEL, "target: trainer.model:GPT", "target: trainer.model:GTP"),
     "PV506": rep(MODEL, "    kind: round-trip\n    target: trainer.model:GPT\n", ""),
     "PV601": rep(MODEL, "vocab_size: 640", "vocab_size: 500"),
     "PV602": rep(TOK, "rhs: C-MODEL-FAMILY.vocab_size", "rhs: C-MODEL-FAMILY.dtype"),
+    "PV801": rep(TOK, "  - id: INV-TOK-001\n", "  - id: INV-TOK-001  # pv: ignore[PV501]\n"),
+    "PV802": rep(TOK, "  - id: INV-TOK-001\n", "  - id: INV-TOK-001  # pv: ignore\n"),
 }
-FILE_LEVEL = {"PV001", "PV002"}
+FILE_LEVEL = {"PV001", "PV002", "PV013"}
 # Rules emitted outside validate_paths' contract set, tested on their own below.
 SEPARATE = {"PV901"}
 # Dialect-specific rules (PV95x, PV97x) are registered by other modules and tested with them.

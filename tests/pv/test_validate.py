@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from pv import cache
 from pv import validate as V
+from pv.cache import load_signed, user_key
 from pv.config import PvConfig, load_config
 from pv.errors import UsageError
 from pv.loader import load_bytes, load_document
@@ -88,13 +90,15 @@ def test_corrupt_cache_entry_ignored_and_rewritten(good_tree: Path) -> None:
     cfg = load_config(good_tree)
     first = validate_paths(["contracts"], config=cfg)
     shards = sorted((good_tree / ".pv" / "cache").glob("docs-*.json"))
-    entries = {sha: shard for shard in shards for sha in json.loads(shard.read_text())["entries"]}
+    key = user_key()
+    entries = {sha: shard for shard in shards for sha in load_signed(shard, key)["entries"]}
     assert len(entries) == 3
     a, b, _ = sorted(entries)
     for sha, damage in ((a, {"format": 2, "sha": "x"}), (b, "cut")):  # wrong shape; a cut-short finding
-        raw = json.loads(entries[sha].read_text())
+        raw = load_signed(entries[sha], key)
         raw["entries"][sha] = damage if damage != "cut" else {**raw["entries"][sha], "findings": [["PV1"]]}
-        entries[sha].write_text(json.dumps(raw))
+        # signed as pv signs: the entry itself is malformed, and only that entry is a miss
+        entries[sha].write_bytes(cache._signed(key, entries[sha].name, json.dumps(raw).encode()))
     again = validate_paths(["contracts"], config=cfg)
     assert again.cached_files == 1 and again.findings == first.findings
     assert validate_paths(["contracts"], config=cfg).cached_files == 3

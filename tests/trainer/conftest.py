@@ -7,7 +7,9 @@
   Roughly 150k train tokens, a few thousand val tokens.
 - `tiny_vocab_size` → 512, the vocab size of `tiny_tokenizer_dir` (test modules cannot import conftest).
 - `tiny_dataset_copy` → a fresh per-test copy of the dataset for tests that corrupt or modify files.
-Both session fixtures are shared: treat them as read-only (copy before editing).
+- `tiny_run_dir` → Path of a finished real run on that dataset (tiny preset, 24 steps, 3 epochs of 8,
+  batch 4 × 32, cpu, 2 eval batches): config.json, train.jsonl, result.json, ckpt/epoch-00{0,1,2}.*.
+The session fixtures are shared: treat them as read-only (copy before editing).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from trainer import loop
+from trainer.config import TrainConfig
 from trainer.corpus import corpus_files
 from trainer.data import prepare_dataset
 from trainer.tokenizer import train_tokenizer
@@ -52,3 +56,15 @@ def tiny_dataset_copy(tiny_dataset_dir: Path, tmp_path: Path) -> Path:
     dst = tmp_path / "data"
     shutil.copytree(tiny_dataset_dir, dst)
     return dst
+
+
+@pytest.fixture(scope="session")
+def tiny_run_dir(
+    tmp_path_factory: pytest.TempPathFactory, tiny_tokenizer_dir: Path, tiny_dataset_dir: Path
+) -> Path:
+    run_dir = tmp_path_factory.mktemp("tiny") / "run"
+    cfg = TrainConfig(dataset=str(tiny_dataset_dir), tokenizer=str(tiny_tokenizer_dir), run_dir=str(run_dir),
+                      num_steps=24, steps_per_epoch=8, batch_size=4, seq_length=32, device="cpu",
+                      eval_batches=2)  # fmt: skip
+    loop.run(cfg)
+    return run_dir

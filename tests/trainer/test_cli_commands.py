@@ -117,7 +117,7 @@ def test_json_after_a_trainer_error_still_prints_result_json(fake, dirs) -> None
     assert res.stderr.endswith("error: boom\n") and "NONFINITE (exit 6)" not in res.stderr
 
 
-def test_progress_on_a_terminal_ends_the_status_line_first(
+def test_progress_on_a_terminal_is_a_bar_with_lines_above_it(
     fake, dirs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # CliRunner's streams are never a tty, so run the command body against a stderr that says it is.
@@ -135,7 +135,10 @@ def test_progress_on_a_terminal_ends_the_status_line_first(
     with pytest.raises(SystemExit) as exc:
         cli._pretrain(False, params)
     assert exc.value.code == 0
-    assert err.getvalue().startswith("\nepoch 1 (step 4/11)")
+    text = err.getvalue()
+    assert text.startswith("\rpretrain:   0%")  # tqdm's bar, drawn in place
+    assert "\nepoch 1 (step 4/11)" in text.replace("\r", "\n")  # written above the bar, on its own line
+    assert text.endswith("OK (exit 0): scripted\n")  # the verdict after the bar was closed
 
 
 def test_a_bug_skips_the_barrier(fake, dirs) -> None:

@@ -30,6 +30,7 @@ def test_pretrain_option_defaults() -> None:
         "steps_per_epoch": 50, "batch_size": 8, "seq_length": 128, "model": "tiny", "seed": 0,
         "device": "auto", "allow_shard_cycle": False, "resume": False, "patience": None,
         "grad_clip": None, "weight_decay": None, "eval_batches": None, "compile": False, "as_json": False,
+        "config_file": None,
     }  # fmt: skip
 
 

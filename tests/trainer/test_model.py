@@ -161,3 +161,25 @@ def test_one_optimizer_step_lowers_loss_on_a_fixed_batch() -> None:
         loss.backward()
         opt.step()
     assert losses[-1] < losses[0]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_rms_norm_module_equals_the_kernel_bit_for_bit(dtype: torch.dtype) -> None:
+    # The module calls the fused F.rms_norm; kernels.rms_norm stays the oracle it must equal exactly.
+    norm = model.RMSNorm(24, eps=1e-5)
+    with torch.no_grad():
+        norm.weight.copy_(torch.randn(24, generator=torch.Generator().manual_seed(3)))
+    x = (3 * torch.randn(5, 7, 24, generator=torch.Generator().manual_seed(4))).to(dtype)
+    got = norm(x)
+    assert got.dtype == dtype
+    assert torch.equal(got, kernels.rms_norm(x, norm.weight, 1e-5))
+
+
+def test_loss_and_its_gradient_equal_the_kernel_cross_entropy() -> None:
+    m = _tiny()
+    idx, tgt = torch.randint(0, 64, (3, 10)), torch.randint(0, 64, (3, 10))
+    logits, loss = m(idx, tgt)
+    (fused,) = torch.autograd.grad(loss, logits, retain_graph=True)
+    (oracle,) = torch.autograd.grad(kernels.cross_entropy(logits, tgt), logits)
+    assert torch.allclose(loss, kernels.cross_entropy(logits, tgt), atol=1e-6)
+    assert torch.allclose(fused, oracle, atol=1e-8)

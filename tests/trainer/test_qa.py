@@ -23,13 +23,8 @@ torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")
-def clean_run(tmp_path_factory, tiny_tokenizer_dir, tiny_dataset_dir) -> Path:
-    run_dir = tmp_path_factory.mktemp("qa") / "run"
-    cfg = TrainConfig(dataset=str(tiny_dataset_dir), tokenizer=str(tiny_tokenizer_dir), run_dir=str(run_dir),
-                      num_steps=24, steps_per_epoch=8, batch_size=4, seq_length=32, device="cpu",
-                      eval_batches=2)  # fmt: skip
-    loop.run(cfg)
-    return run_dir
+def clean_run(tiny_run_dir: Path) -> Path:
+    return tiny_run_dir  # the shared real run (conftest): 24 steps, 3 epochs, read-only here
 
 
 @pytest.fixture

@@ -1,0 +1,214 @@
+"""`-o` destroyed what it wrote to (issue 11): the temp-file-then-rename writer replaced /dev/full, a
+FIFO and a symlink to stdout with regular files (exit 0). `pv generate -o DIR` deleted modules it did
+not write. Now devices and FIFOs are written into, links keep being links, regular files stay atomic,
+and generation removes only what its manifest says it wrote."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from pv.cli import cli
+from tests.security.conftest import contract
+
+PV = [sys.executable, "-m", "pv"]
+
+
+def _device_link(tmp_path: Path, device: str) -> Path:
+    """`-o` goes through a link in tmp_path: a regressed writer replaces the link, never the machine's
+    own device node (the old writer, run as root, did replace /dev/full and /dev/null themselves)."""
+    link = tmp_path / Path(device).name
+    link.symlink_to(device)
+    return link
+
+
+def test_a_full_device_is_an_error_and_stays_a_device(runner, tmp_path: Path) -> None:
+    link = _device_link(tmp_path, "/dev/full")
+    res = runner.invoke(cli, ["rules", "-o", str(link)])
+    assert res.exit_code == 2 and "No space left on device" in res.output, res.output
+    assert link.is_symlink() and stat.S_ISCHR(os.stat(link).st_mode)
+
+
+def test_a_device_is_written_into(runner, tmp_path: Path) -> None:
+    link = _device_link(tmp_path, "/dev/null")
+    res = runner.invoke(cli, ["schema", "-o", str(link)])
+    assert res.exit_code == 0, res.output
+    assert link.is_symlink() and stat.S_ISCHR(os.stat(link).st_mode)
+
+
+def test_fifo_is_written_into_and_stays_a_fifo(runner, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    try:
+        res = runner.invoke(cli, ["rules", "--format", "json", "-o", str(fifo)])
+    finally:
+        if reader.is_alive():  # the writer failed before opening: release the reader
+            with open(fifo, "wb"):
+                pass
+        reader.join(timeout=30)
+    assert res.exit_code == 0, res.output
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert json.loads(received[0])  # the whole document arrived through the pipe
+
+
+def test_fifo_without_a_reader_is_refused_not_replaced(
+    runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pv.fileio
+
+    monkeypatch.setattr(pv.fileio, "FIFO_WAIT_S", 0.2)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    res = runner.invoke(cli, ["rules", "-o", str(fifo)])
+    assert res.exit_code == 2 and "FIFO with no reader" in res.output
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_symlink_to_stdout_writes_to_stdout(tmp_path: Path) -> None:
+    link = tmp_path / "out"
+    link.symlink_to("/dev/stdout")
+    res = subprocess.run([*PV, "schema", "-o", str(link)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["$id"]  # the schema went through the link to the pipe
+    assert link.is_symlink() and os.readlink(link) == "/dev/stdout"
+
+
+def test_symlink_to_a_file_keeps_the_link_and_replaces_the_file(runner, tmp_path: Path) -> None:
+    real, link = tmp_path / "real.json", tmp_path / "link.json"
+    real.write_text("old\n")
+    real.chmod(0o600)
+    link.symlink_to(real)
+    assert runner.invoke(cli, ["schema", "-o", str(link)]).exit_code == 0
+    assert link.is_symlink() and json.loads(real.read_text())["$id"]
+    assert stat.S_IMODE(real.stat().st_mode) == 0o600  # the file's mode survives its replacement
+
+
+def test_regular_file_stays_atomic(runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "report.json"
+    out.write_text("previous report\n")
+
+    def full_disk(*_a: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    res = runner.invoke(cli, ["rules", "-o", str(out)])
+    assert res.exit_code == 2 and out.read_text() == "previous report\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]  # no temp file left behind
+
+
+def test_pv_new_refuses_a_device_instead_of_replacing_it(runner, project: Path, tmp_path: Path) -> None:
+    link = _device_link(tmp_path, "/dev/null")
+    res = runner.invoke(cli, ["new", "C-DEVICE", "--kind", "tool", "-o", str(link)])
+    assert res.exit_code == 2 and "already exists" in res.output
+    assert link.is_symlink() and stat.S_ISCHR(os.stat(link).st_mode)
+
+
+# ---- pv generate -o DIR: only what pv wrote ------------------------------------------------------
+
+
+def _generate(runner, *args: str):
+    return runner.invoke(cli, ["generate", *args])
+
+
+def test_generate_never_deletes_what_it_did_not_write(runner, project: Path) -> None:
+    gen = project / "gen"
+    gen.mkdir()
+    header = "# generated by pv generate from contracts/gone.yaml v1.0.0 — do not edit\n"
+    (gen / "test_gone.py").write_text(header + "def test_hand_written():\n    assert True\n")
+    other = "# generated by pv generate from ../other/contracts/x.yaml v2.0.0 — do not edit\n"
+    (gen / "test_other_project.py").write_text("# -*- coding: utf-8 -*-\n" + other)
+    res = _generate(runner)
+    assert res.exit_code == 0 and "0 removed" in res.output, res.output
+    assert (gen / "test_gone.py").is_file() and (gen / "test_other_project.py").is_file()
+    manifest = json.loads((gen / ".pv-generated.json").read_text())
+    assert set(manifest["files"]) == {"test_scratch.py"}
+
+
+def test_generate_removes_its_own_module_of_a_deleted_contract(runner, project: Path) -> None:
+    extra = project / "contracts" / "extra.yaml"
+    extra.write_text(contract("C-EXTRA"))
+    assert _generate(runner).exit_code == 0
+    extra.unlink()
+    res = _generate(runner)
+    assert res.exit_code == 0 and "removed gen/test_extra.py" in res.output, res.output
+    assert not (project / "gen" / "test_extra.py").exists()
+
+
+def test_generate_keeps_an_edited_module_of_a_deleted_contract(runner, project: Path) -> None:
+    extra = project / "contracts" / "extra.yaml"
+    extra.write_text(contract("C-EXTRA"))
+    assert _generate(runner).exit_code == 0
+    module = project / "gen" / "test_extra.py"
+    module.write_text(module.read_text() + "\n# my notes\n")
+    extra.unlink()
+    res = _generate(runner)
+    assert res.exit_code == 0 and "kept gen/test_extra.py" in res.output and module.is_file(), res.output
+
+
+def test_generate_refuses_to_overwrite_a_hand_written_file(runner, project: Path) -> None:
+    gen = project / "gen"
+    gen.mkdir()
+    (gen / "test_scratch.py").write_text("def test_mine():\n    assert 1\n")
+    res = _generate(runner)
+    assert res.exit_code == 1 and "pv did not write them" in res.output, res.output
+    assert (gen / "test_scratch.py").read_text() == "def test_mine():\n    assert 1\n"
+
+
+def test_generated_modules_cannot_clash_with_the_projects_test_names(runner, project: Path) -> None:
+    """The generated folder is a package, so gen/test_scratch.py and tests/test_scratch.py coexist
+    (without __init__.py pytest refuses two test modules with one basename)."""
+    (project / "tests").mkdir()
+    (project / "tests" / "test_scratch.py").write_text("def test_users_own():\n    assert True\n")
+    (project / "contracts" / "odd.yaml").write_text(contract("C-ODD"))
+    (project / "contracts" / "odd.yaml").rename(project / "contracts" / "[x].yaml")  # pytest refused test_[x]
+    assert _generate(runner).exit_code == 0
+    assert (project / "gen" / "__init__.py").is_file() and (project / "gen" / "test__x_.py").is_file()
+    res = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "tests", "gen"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "tests/test_scratch.py::test_users_own" in res.stdout
+    assert "gen/test_scratch.py::test_FALSIFY_SCRATCH_001" in res.stdout
+    assert "gen/test__x_.py::test_FALSIFY_ODD_001" in res.stdout
+
+
+def test_symlinked_contract_outside_the_project_is_refused_unread(
+    runner, project: Path, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("api_token: s3cr3t-value\n")
+    (project / "contracts" / "shared.yaml").symlink_to(secret)
+    validated = runner.invoke(cli, ["validate", "--no-cache"])
+    assert validated.exit_code == 1 and "PV013" in validated.output and "s3cr3t" not in validated.output
+    generated = _generate(runner)
+    assert generated.exit_code == 1 and "outside the project" in generated.output
+    assert "s3cr3t" not in generated.output
+
+
+def test_a_module_the_manifest_vouches_for_is_regenerated_without_a_header(runner, project: Path) -> None:
+    """The manifest is the proof of authorship; the header line is only the fallback for modules
+    written before manifests existed."""
+    assert _generate(runner).exit_code == 0
+    module = project / "gen" / "test_scratch.py"
+    body = "\n".join(module.read_text().splitlines()[2:]) + "\n"  # pv's module, its header cut off
+    module.write_text(body)
+    manifest = json.loads((project / "gen" / ".pv-generated.json").read_text())
+    manifest["files"]["test_scratch.py"]["sha256"] = hashlib.sha256(body.encode()).hexdigest()
+    (project / "gen" / ".pv-generated.json").write_text(json.dumps(manifest))
+    res = _generate(runner)
+    assert res.exit_code == 0 and "wrote gen/test_scratch.py" in res.output, res.output
