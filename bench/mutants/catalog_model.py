@@ -9,6 +9,7 @@ bugs invisible to kernel tests, (7) optimizer and schedule, (2) model dimensions
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable
 
@@ -139,6 +140,9 @@ def _untied() -> None:
 def _attention_scale() -> None:
     import torch.nn.functional as F
 
+    # wraps: the replacement still counts as trainer code for pv.runtime.resolve (a kernel falsifier
+    # targets attend itself), as a bug edited into trainer/model.py would.
+    @functools.wraps(_obj("trainer.model:attend"))
     def attend(q, k, v):  # 1/d instead of 1/sqrt(d)
         return F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=1.0 / q.shape[-1])
 
@@ -149,6 +153,7 @@ def _vocab_padded() -> None:
     """nanoGPT's trick applied silently: the vocabulary rounded up to a multiple of 64."""
     orig = _obj("trainer.model:model_config")
 
+    @functools.wraps(orig)
     def model_config(preset, vocab_size, max_seq_len, **shape):
         return orig(preset, -(-vocab_size // 64) * 64, max_seq_len, **shape)
 
@@ -169,6 +174,7 @@ def _warmup_missing() -> None:
 
 
 def _decay_everything() -> None:
+    @functools.wraps(_obj("trainer.optim:decay_groups"))
     def decay_groups(model, weight_decay):
         return [{"params": [p for p in model.parameters() if p.requires_grad], "weight_decay": weight_decay}]
 
@@ -179,6 +185,7 @@ def _update(variant: str) -> Callable[[], None]:
     def apply() -> None:
         import torch
 
+        @functools.wraps(_obj("trainer.optim:update"))  # still trainer code for pv.runtime.resolve
         def update(optimizer, schedule, step, cfg, before_update=None):
             if variant != "lr-not-applied":
                 for group in optimizer.param_groups:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import pytest
 import torch
@@ -99,6 +100,7 @@ def test_a_hard_coded_weight_decay_is_caught_by_groups_and_update():
 
 
 def _update_variant(variant):
+    @functools.wraps(optim.update)  # a bug edited into trainer/optim.py is still trainer code to resolve()
     def update(optimizer, schedule, step, cfg, before_update=None):
         if variant != "no-lr":
             for group in optimizer.param_groups:
