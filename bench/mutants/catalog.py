@@ -406,7 +406,9 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
 )
 
+from bench.mutants.catalog_run import RUN_MUTANTS  # noqa: E402  (the run-surface mutants, issue 9)
 
+MUTANTS = (*MUTANTS, *RUN_MUTANTS)
 BY_NAME = {m.name: m for m in MUTANTS}
 
 
