@@ -406,9 +406,9 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
 )
 
-from bench.mutants.catalog_run import RUN_MUTANTS  # noqa: E402  (the run-surface mutants, issue 9)
+from bench.mutants.catalog_run import run_mutants  # noqa: E402  (the run-surface mutants, issue 9)
 
-MUTANTS = (*MUTANTS, *RUN_MUTANTS)
+MUTANTS = (*MUTANTS, *run_mutants(Mutant))
 BY_NAME = {m.name: m for m in MUTANTS}
 
 

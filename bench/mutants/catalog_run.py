@@ -1,13 +1,13 @@
 # ruff: noqa: E501  (each patch is a pair of literal source lines; wrapping them would hide the diff)
 """Run-surface mutants: bugs in how the trainer's units are wired together, the way an outside
 benchmark author would write them (issue 9's classes 1-5). Each is a text patch on a scratch copy
-(`bench/mutants/run.py` applies it); the run-level kinds (pv/kinds/run_*.py) must kill every one
+(`bench/mutants/run.py` applies it; catalog.py adds them to MUTANTS); the run-level kinds (pv/kinds/run_*.py) must kill every one
 through the real `trainer pretrain` command.
 """
 
 from __future__ import annotations
 
-from bench.mutants.catalog import Mutant
+from typing import Any
 
 LOOP, REAL, CLI, DATA = "trainer/loop.py", "trainer/real.py", "trainer/cli.py", "trainer/data.py"
 C1 = "wrong quantity at the call site"
@@ -17,8 +17,14 @@ C4 = "telemetry that lies"
 C5 = "evaluation that measures the wrong thing"
 
 
-def _m(name, klass, target, patches, expect):
-    return Mutant(name, klass, (target,), text_patch=tuple(patches), expect=tuple(expect))
+def _m(name, klass, target, patches, expect) -> dict[str, Any]:
+    return {
+        "name": name,
+        "klass": klass,
+        "targets": (target,),
+        "text_patch": tuple(patches),
+        "expect": tuple(expect),
+    }
 
 
 _EPOCH_CHECK = (
@@ -36,7 +42,7 @@ _VAL_HISTORY = """        self.val_losses = [
             )
 """
 
-RUN_MUTANTS: tuple[Mutant, ...] = (
+_SPECS: tuple[dict[str, Any], ...] = (
     # ── 1. wrong quantity at the call site ────────────────────────────────────────────────────────
     _m(
         "divergence-fed-train-loss", C1, "trainer.loop:_Loop._epochs",
@@ -126,6 +132,11 @@ RUN_MUTANTS: tuple[Mutant, ...] = (
         ["FALSIFY-RESUME-GUARDS"],
     ),
     _m(
+        "resume-ignores-spent-patience", C3, "trainer.loop:_Loop._epochs",
+        [(LOOP, "stopped_early = self._patience_ran_out(self.start_step)", "stopped_early = False")],
+        ["FALSIFY-RESUME-GUARDS"],
+    ),
+    _m(
         "resume-forgets-tokens-seen", C3, "trainer.real:RealLoop.resume",
         [(REAL, '            self.tokens_seen = int(meta["tokens_seen"])\n', "")],
         ["FALSIFY-RESUME-EXACT"],
@@ -202,3 +213,8 @@ RUN_MUTANTS: tuple[Mutant, ...] = (
         ["FALSIFY-EVAL-HELDOUT-LOSS"],
     ),
 )  # fmt: skip
+
+
+def run_mutants(mutant_cls: type) -> tuple:
+    """The specs as `bench.mutants.catalog.Mutant`s (passed in: catalog.py imports this module)."""
+    return tuple(mutant_cls(**spec) for spec in _SPECS)
