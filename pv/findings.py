@@ -59,6 +59,15 @@ class Counts:
 
 
 @dataclass(frozen=True)
+class Suppressed:
+    """A finding that is not reported, and why: never dropped, always counted (pv.suppression)."""
+
+    finding: Finding
+    by: str  # "config" (select / ignore / per-file-ignores) or "inline" (a `# pv: ignore[...]` comment)
+    reason: str  # e.g. "ignore PV5", "per-file-ignores 'legacy/*': PV306", "`# pv: ignore[PV501]` on line 9"
+
+
+@dataclass(frozen=True)
 class Report:
     """The outcome of `pv validate` (and friends): findings plus what was looked at."""
 
@@ -67,6 +76,10 @@ class Report:
     files: tuple[str, ...] = ()
     cached_files: int = 0
     extra: dict = field(default_factory=dict, compare=False)
+    suppressed: tuple[Suppressed, ...] = ()
+    # `pv validate --changed`: the files reported on (empty: all), and the findings elsewhere not shown.
+    focus: tuple[str, ...] = ()
+    not_shown: tuple[Finding, ...] = ()
 
     @property
     def errors(self) -> int:

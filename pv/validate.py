@@ -11,7 +11,9 @@ API (stable):
 Report.extra carries: "dialects" {name: files}, "cache_dir" (str or None), "cache_write_errors" (int),
 "jobs" (workers used; 0 when the whole report came from the cache), "report_cached" (bool),
 "loaded" (LoadedDocument tuple, pv/v1 only) and "index" (the ContractIndex) for callers that go on
-to generate or gate. Findings are sorted and de-duplicated; output is deterministic.
+to generate or gate. Findings are sorted and de-duplicated; output is deterministic. Report.findings
+are the reported ones; what [tool.pv] select/ignore/per-file-ignores or a `# pv: ignore[...]` comment
+suppressed is in Report.suppressed (pv.suppression), counted in every verdict.
 
 The report cache: with documents=False (the CLI), a run whose inputs all match a cached run returns
 that run's report without loading or checking anything. The inputs are pv's salt, the config, every
@@ -26,7 +28,7 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -41,7 +43,7 @@ from pv.cache import (
 from pv.config import PvConfig
 from pv.dialects import PV, check_foreign, check_foreign_sets, detect_dialect
 from pv.errors import UsageError
-from pv.findings import Counts, Finding, Report
+from pv.findings import Counts, Finding, Report, Suppressed
 from pv.index import ContractIndex, build_index, items, tally
 from pv.loader import LoadedDocument, LoadFailure, load_bytes, read_source
 from pv.paths import expand_patterns
@@ -95,7 +97,12 @@ def _worker(args: tuple[bytes, str, PvConfig]) -> _Result:
 
 
 def _finish(
-    results: list[_Result], ctx: CheckContext, files: Sequence[str], cached: int, extra: dict
+    results: list[_Result],
+    ctx: CheckContext,
+    files: Sequence[str],
+    cached: int,
+    extra: dict,
+    sources: Mapping[str, bytes],
 ) -> Report:
     findings: list[Finding] = [f for r in results for f in r.findings]
     pv_docs = [r.doc for r in results if r.doc is not None and r.dialect == PV]
@@ -109,15 +116,34 @@ def _finish(
             if r.dialect != PV and r.doc is not None:
                 foreign.setdefault(r.dialect, []).append(r.doc)
     findings.extend(check_foreign_sets(foreign))
-    unique = sorted(set(findings), key=Finding.sort_key)
+    # Selection and inline suppressions: comments are read only from files that loaded. Imported
+    # here: a run answered from the report cache never needs them.
+    from pv.suppression import apply as apply_suppressions
+
+    texts = {r.doc.display: sources[r.doc.display] for r in results if r.doc and r.doc.display in sources}
+    shown, suppressed = apply_suppressions(set(findings), config=ctx.config, texts=texts)
     extra = {**extra, "dialects": dict(sorted(dialects.items())), "loaded": index.docs, "index": index}
     return Report(
-        findings=tuple(unique),
+        findings=tuple(sorted(set(shown), key=Finding.sort_key)),
         counts=count(index, len(files)),
         files=tuple(files),
         cached_files=cached,
         extra=extra,
+        suppressed=tuple(sorted(set(suppressed), key=lambda s: (*s.finding.sort_key(), s.by, s.reason))),
     )
+
+
+def _disk_sources(docs: Iterable[LoadedDocument]) -> dict[str, bytes]:
+    """In-memory documents still on disk unchanged: their bytes, for inline suppressions."""
+    out = {}
+    for d in docs:
+        try:
+            data = d.path.read_bytes()
+        except OSError:
+            continue
+        if hashlib.sha256(data).hexdigest() == d.source_sha256:
+            out[d.display] = data
+    return out
 
 
 def validate_documents(
@@ -139,7 +165,8 @@ def validate_documents(
         if files is not None
         else [r.doc.display if r.doc else r.findings[0].location.path for r in results]
     )
-    return _finish(results, ctx, names, 0, {"cache_dir": None, "jobs": 1})
+    sources = _disk_sources(r.doc for r in results if r.doc is not None)
+    return _finish(results, ctx, names, 0, {"cache_dir": None, "jobs": 1}, sources)
 
 
 def validate_paths(
@@ -200,7 +227,8 @@ def validate_paths(
     if cache is not None:
         cache.flush()
     extra = {"cache_dir": str(cache.directory) if cache else None, "jobs": workers, "report_cached": False}
-    report = _finish([r for r in results if r is not None], ctx, files, cached, extra)
+    raw = {name: src[0] for name, src in zip(files, sources, strict=True) if isinstance(src, tuple)}
+    report = _finish([r for r in results if r is not None], ctx, files, cached, extra, raw)
     if cache is not None:
         cache.put_report(key, _report_payload(report, config))
         report.extra["cache_write_errors"] = cache.write_errors
@@ -216,6 +244,8 @@ def _report_key(config: PvConfig, files: list[str], sources: list) -> str:
     """Everything a run's report depends on inside the contracts: config and (path, content)."""
     h = hashlib.sha256()
     settings = [str(config.root), config.target_packages, config.kind_entries, config.tests_root]
+    # Rule selection decides what is reported: a changed ignore list must miss this cache.
+    settings += [config.select, config.ignore, config.per_file_ignores]
     h.update(json.dumps([*settings, config.max_bytes]).encode())
     for name, src in zip(files, sources, strict=True):
         # A file that could not be read: its finding (which says why) stands in for its content.
@@ -266,6 +296,9 @@ def _report_payload(report: Report, config: PvConfig) -> dict:
         "deps": [[p, _file_fingerprint(p)] for p in deps],
         "kinds": _kinds_fingerprint(config),
         "findings": [encode_finding(f, with_path=True) for f in report.findings],
+        "suppressed": [
+            [s.by, s.reason, *encode_finding(s.finding, with_path=True)] for s in report.suppressed
+        ],
         "counts": asdict(report.counts),
         "dialects": report.extra["dialects"],
     }
@@ -284,6 +317,7 @@ def _cached_report(
             if _file_fingerprint(path) != fp:
                 return None
         findings = tuple(decode_finding(row) for row in payload["findings"])
+        suppressed = tuple(_decode_suppressed(row) for row in payload["suppressed"])
         counts = Counts(**payload["counts"])
         dialects = dict(payload["dialects"])
     except (KeyError, TypeError, ValueError):
@@ -296,7 +330,21 @@ def _cached_report(
         "dialects": dialects,
     }
     readable = sum(1 for s in sources if isinstance(s, tuple))
-    return Report(findings=findings, counts=counts, files=tuple(files), cached_files=readable, extra=extra)
+    return Report(
+        findings=findings,
+        counts=counts,
+        files=tuple(files),
+        cached_files=readable,
+        extra=extra,
+        suppressed=suppressed,
+    )
+
+
+def _decode_suppressed(row: list) -> Suppressed:
+    by, reason, *finding = row
+    if by not in ("config", "inline") or type(reason) is not str:
+        raise TypeError("malformed suppression")
+    return Suppressed(decode_finding(finding), by, reason)
 
 
 def _workers(jobs: int | None, cold: int) -> int:

@@ -15,11 +15,35 @@ def did_you_mean(query: str, rules) -> str:
     return f" Did you mean {' or '.join(names[c] for c in close)}?" if close else ""
 
 
+def how_to_suppress(rule) -> str:
+    if rule.id.startswith("PV0"):
+        return (
+            "## Suppressing it\nLoad rules cannot be suppressed: a file pv cannot load is not validated "
+            "at all. Fix the file, or leave it out of [tool.pv].contracts."
+        )
+    one = (
+        "One finding: not with a comment (this rule judges the suppression comments themselves); fix or "
+        "remove the comment."
+        if rule.id.startswith("PV8")
+        else f"One finding: `# pv: ignore[{rule.id}] why` at the end of the line pv reports, or on its own "
+        "line directly above it."
+    )
+    return (
+        "## Suppressing it\n"
+        f"{one}\n"
+        f'Some files: `[tool.pv.per-file-ignores]` `"contracts/legacy/*.yaml" = ["{rule.id}"]` in '
+        "pyproject.toml.\n"
+        f'The project: `[tool.pv] ignore = ["{rule.id}"]`; one run: `pv validate --ignore {rule.id}`.\n'
+        "Suppressed findings are counted in every verdict; `pv validate --show-suppressed` lists them."
+    )
+
+
 def render_explanation(rule) -> str:
     head = f"{rule.id} {rule.name} ({rule.severity})"
     parts = [head, "=" * len(head), "", rule.summary, "", rule.explanation.strip()]
     if rule.fix:
         parts += ["", f"Fix: {rule.fix}"]
+    parts += ["", how_to_suppress(rule)]
     return "\n".join(parts) + "\n"
 
 

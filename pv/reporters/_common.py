@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import PurePath
 from urllib.parse import quote
 
-from pv.findings import Finding, Report, Severity
+from pv.findings import Finding, Report, Severity, Suppressed
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
@@ -35,13 +36,49 @@ def denominators(report: Report) -> str:
     )
 
 
-def tally(report: Report) -> str:
+def severities(findings: Sequence[Finding]) -> str:
     """`2 errors, 1 warning` (infos only when present)."""
-    infos = sum(1 for f in report.findings if f.severity is Severity.INFO)
-    parts = [plural(report.errors, "error"), plural(report.warnings, "warning")]
+    errors = sum(1 for f in findings if f.severity is Severity.ERROR)
+    warnings = sum(1 for f in findings if f.severity is Severity.WARNING)
+    infos = len(findings) - errors - warnings
+    parts = [plural(errors, "error"), plural(warnings, "warning")]
     if infos:
         parts.append(plural(infos, "info", "infos"))
     return ", ".join(parts)
+
+
+def suppression_counts(report: Report) -> dict[str, int]:
+    by_config = sum(1 for s in report.suppressed if s.by == "config")
+    return {
+        "suppressed": len(report.suppressed),
+        "by_config": by_config,
+        "inline": len(report.suppressed) - by_config,
+    }
+
+
+def tally(report: Report) -> str:
+    """`2 errors, 1 warning`, then what was suppressed: `(3 suppressed: 2 by config, 1 inline)`."""
+    out = severities(report.findings)
+    c = suppression_counts(report)
+    if c["by_config"] and c["inline"]:
+        out += f" ({c['suppressed']} suppressed: {c['by_config']} by config, {c['inline']} inline)"
+    elif c["suppressed"]:
+        out += f" ({c['suppressed']} suppressed {'by config' if c['by_config'] else 'inline'})"
+    return out
+
+
+def not_shown(report: Report) -> str:
+    """Under --changed: `reporting on 1 of 12 files; 3 findings in 2 other files not shown (1 error, …)`."""
+    if not report.focus:
+        return ""
+    out = f"reporting on {len(report.focus)} of {plural(report.counts.files, 'file')}"
+    if report.not_shown:
+        others = len({f.location.path for f in report.not_shown})
+        out += (
+            f"; {plural(len(report.not_shown), 'finding')} in {plural(others, 'other file')} not shown "
+            f"({severities(report.not_shown)})"
+        )
+    return out
 
 
 def verdict_line(report: Report, strict: bool = False) -> str:
@@ -53,6 +90,8 @@ def verdict_line(report: Report, strict: bool = False) -> str:
     if foreign:  # files read in another dialect are not counted as contracts above: say what they were
         each = ", ".join(f"{k} {v}" for k, v in sorted(foreign.items()))
         parts.append(f"{plural(sum(foreign.values()), 'file')} in other dialects ({each})")
+    if report.focus:
+        parts.append(not_shown(report))
     if strict and report.warnings and not report.errors:
         parts.append("warnings fail under --strict")
     return " · ".join(parts)
@@ -71,6 +110,10 @@ def one_line(s: str) -> str:
 
 def sorted_findings(report: Report) -> list[Finding]:
     return sorted(report.findings, key=Finding.sort_key)
+
+
+def sorted_suppressed(report: Report) -> list[Suppressed]:
+    return sorted(report.suppressed, key=lambda s: (*s.finding.sort_key(), s.by, s.reason))
 
 
 def relative_path(path: str, root: str | None = None) -> str:

@@ -6,7 +6,7 @@ Escaping follows the runner's rules: data escapes %, CR, LF; property values als
 from __future__ import annotations
 
 from pv.findings import Report, Severity
-from pv.reporters._common import relative_path, sorted_findings, verdict_line
+from pv.reporters._common import relative_path, sorted_findings, sorted_suppressed, verdict_line
 
 _COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -55,4 +55,16 @@ def render_step_summary(report: Report, *, strict: bool = False, root: str | Non
                 f"| {_md_cell(f.message)} | {_md_cell(f.fix)} |"
             )
         out.append("")
+    suppressed = sorted_suppressed(report)
+    if suppressed:
+        out += [f"<details><summary>{len(suppressed)} suppressed</summary>", ""]
+        out += ["| location | severity | rule | message | suppressed |", "|---|---|---|---|---|"]
+        for s in suppressed:
+            f, loc = s.finding, s.finding.location
+            where = relative_path(loc.path, root) + (f":{loc.line}:{loc.col}" if loc.line > 0 else "")
+            out.append(
+                f"| `{_md_cell(where)}` | {f.severity.value} | {f.rule_id} {_md_cell(f.rule_name)} "
+                f"| {_md_cell(f.message)} | {s.by}: {_md_cell(s.reason)} |"
+            )
+        out += ["", "</details>", ""]
     return "\n".join(out) + "\n"

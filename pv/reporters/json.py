@@ -7,7 +7,7 @@ import json
 
 from pv import __version__
 from pv.findings import Finding, Report
-from pv.reporters._common import failed, sorted_findings
+from pv.reporters._common import failed, sorted_findings, sorted_suppressed, suppression_counts
 
 FORMAT_VERSION = 1
 
@@ -37,6 +37,11 @@ def report_dict(report: Report, *, strict: bool = False) -> dict:
         infos=len(report.findings) - report.errors - report.warnings,
         cached_files=report.cached_files,
     )
+    sup = suppression_counts(report)
+    counts.update(
+        suppressed=sup["suppressed"], suppressed_by_config=sup["by_config"], suppressed_inline=sup["inline"]
+    )
+    counts.update(not_shown=len(report.not_shown))
     return {
         "version": FORMAT_VERSION,
         "tool": {"name": "pv", "version": __version__},
@@ -45,6 +50,13 @@ def report_dict(report: Report, *, strict: bool = False) -> dict:
         "counts": counts,
         "dialects": dict(sorted((report.extra.get("dialects") or {}).items())),  # files per dialect
         "findings": [finding_dict(f) for f in sorted_findings(report)],
+        # Never dropped: what select/ignore/per-file-ignores or a `# pv: ignore[...]` comment hid.
+        "suppressed": [
+            {**finding_dict(s.finding), "suppressed_by": s.by, "reason": s.reason}
+            for s in sorted_suppressed(report)
+        ],
+        # `--changed`: the files reported on (null: all of them); counts.not_shown is the rest.
+        "focus": list(report.focus) if report.focus else None,
     }
 
 

@@ -7,7 +7,14 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 
 from pv.findings import Finding, Report, Severity
-from pv.reporters._common import one_line, sorted_findings, verdict_line, where
+from pv.reporters._common import (
+    one_line,
+    sorted_findings,
+    sorted_suppressed,
+    suppression_counts,
+    verdict_line,
+    where,
+)
 
 # Characters XML 1.0 cannot carry at all, even escaped; a hostile file name must not break the report.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -26,8 +33,15 @@ def render(report: Report, *, strict: bool = False, **_: object) -> str:
     by_file: dict[str, list[Finding]] = defaultdict(list)
     for f in sorted_findings(report):
         by_file[f.location.path].append(f)
+    quiet: dict[str, list[str]] = defaultdict(list)  # suppressed findings, listed, never failing
+    for s in sorted_suppressed(report):
+        quiet[s.finding.location.path].append(
+            f"{_line(s.finding)}\n    suppressed {s.by}: {_clean(s.reason)}"
+        )
     # Every file looked at is a testcase, passing or not; findings on other paths get one too.
-    paths = list(dict.fromkeys([*report.files, *sorted(by_file)]))
+    # Under --changed only the changed files are reported on.
+    files = report.focus or report.files
+    paths = list(dict.fromkeys([*files, *sorted(by_file)]))
 
     def fails(f: Finding) -> bool:
         return f.severity is Severity.ERROR or (strict and f.severity is Severity.WARNING)
@@ -39,6 +53,11 @@ def render(report: Report, *, strict: bool = False, **_: object) -> str:
     )
     props = ET.SubElement(suite, "properties")
     ET.SubElement(props, "property", name="verdict", value=_clean(verdict_line(report, strict)))
+    sup = suppression_counts(report)
+    for name, value in (("suppressed_by_config", sup["by_config"]), ("suppressed_inline", sup["inline"])):
+        ET.SubElement(props, "property", name=name, value=str(value))
+    if report.focus:
+        ET.SubElement(props, "property", name="not_shown", value=str(len(report.not_shown)))
     for path in paths:
         case = ET.SubElement(suite, "testcase", classname="pv.validate", name=_clean(path), file=_clean(path))
         found = by_file[path]
@@ -52,8 +71,8 @@ def render(report: Report, *, strict: bool = False, **_: object) -> str:
                 type=first.rule_id,
             )
             failure.text = "\n".join(_line(f) for f in failing)
-        rest = [f for f in found if not fails(f)]
-        if rest:  # warnings that do not fail the case are still shown, not swallowed
-            ET.SubElement(case, "system-out").text = "\n".join(_line(f) for f in rest)
+        rest = [_line(f) for f in found if not fails(f)] + quiet[path]
+        if rest:  # warnings that do not fail the case, and suppressed findings, are shown, not swallowed
+            ET.SubElement(case, "system-out").text = "\n".join(rest)
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

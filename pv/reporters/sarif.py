@@ -9,7 +9,14 @@ from collections.abc import Iterable
 
 from pv import __version__
 from pv.findings import Finding, Report, Severity
-from pv.reporters._common import failed, relative_uri, sorted_findings, verdict_line
+from pv.reporters._common import (
+    failed,
+    relative_uri,
+    sorted_findings,
+    sorted_suppressed,
+    suppression_counts,
+    verdict_line,
+)
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pv.dev/docs/cli"
@@ -72,30 +79,23 @@ def render(
     """The report as one SARIF run. `rules` defaults to pv's registry; `root` relativises abs paths."""
     by_id = {r.id: r for r in (_registry_rules() if rules is None else rules)}
     # Rules a finding names but the registry lacks (e.g. a plug-in) still get a descriptor.
-    for f in report.findings:
+    for f in (*report.findings, *(s.finding for s in report.suppressed)):
         if f.rule_id not in by_id:
             by_id[f.rule_id] = _AdHocRule(f.rule_id, f.rule_name, f.severity)
     ordered = sorted(by_id)
     index = {rid: i for i, rid in enumerate(ordered)}
 
-    results = []
-    for f in sorted_findings(report):
-        uri = relative_uri(f.location.path, root)
-        physical: dict = {"artifactLocation": {"uri": uri}}
-        region = _region(f)
-        if region:
-            physical["region"] = region
-        text = f.message + (f"\nfix: {f.fix}" if f.fix else "")
-        result = {
-            "ruleId": f.rule_id,
-            "ruleIndex": index[f.rule_id],
-            "level": _LEVELS[f.severity],
-            "message": {"text": text},
-            "locations": [{"physicalLocation": physical}],
-            "partialFingerprints": {"pvFindingHash/v1": fingerprint(f, uri)},
-        }
-        if f.contract_id:
-            result["properties"] = {"contractId": f.contract_id}
+    results = [_result(f, index[f.rule_id], root) for f in sorted_findings(report)]
+    # Suppressed findings stay in the log, marked as SARIF intends: viewers show them as closed.
+    for s in sorted_suppressed(report):
+        result = _result(s.finding, index[s.finding.rule_id], root)
+        result["suppressions"] = [
+            {
+                "kind": "inSource" if s.by == "inline" else "external",
+                "status": "accepted",
+                "justification": s.reason,
+            }
+        ]
         results.append(result)
 
     run = {
@@ -114,12 +114,44 @@ def render(
         "properties": {
             "verdict": "fail" if failed(report, strict) else "pass",
             "summary": verdict_line(report, strict),
-            "counts": dataclasses.asdict(report.counts),
+            "counts": {**dataclasses.asdict(report.counts), **_suppression_counts(report)},
             "dialects": dict(sorted((report.extra.get("dialects") or {}).items())),
         },
     }
     doc = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def _result(f: Finding, rule_index: int, root: str | None) -> dict:
+    uri = relative_uri(f.location.path, root)
+    physical: dict = {"artifactLocation": {"uri": uri}}
+    region = _region(f)
+    if region:
+        physical["region"] = region
+    text = f.message + (f"\nfix: {f.fix}" if f.fix else "")
+    result = {
+        "ruleId": f.rule_id,
+        "ruleIndex": rule_index,
+        "level": _LEVELS[f.severity],
+        "message": {"text": text},
+        "locations": [{"physicalLocation": physical}],
+        "partialFingerprints": {"pvFindingHash/v1": fingerprint(f, uri)},
+    }
+    if f.contract_id:
+        result["properties"] = {"contractId": f.contract_id}
+    return result
+
+
+def _suppression_counts(report: Report) -> dict:
+    c = suppression_counts(report)
+    out = {
+        "suppressed": c["suppressed"],
+        "suppressed_by_config": c["by_config"],
+        "suppressed_inline": c["inline"],
+    }
+    if report.focus:
+        out |= {"focus": list(report.focus), "not_shown": len(report.not_shown)}
+    return out
 
 
 @dataclasses.dataclass(frozen=True)

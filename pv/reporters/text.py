@@ -5,18 +5,25 @@ from __future__ import annotations
 import click
 
 from pv.findings import Report, Severity
-from pv.reporters._common import failed, one_line, sorted_findings, verdict_line, where
+from pv.reporters._common import failed, one_line, sorted_findings, sorted_suppressed, verdict_line, where
 
 _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
 
 
 def render(
-    report: Report, *, strict: bool = False, quiet: bool = False, color: bool = False, **_: object
+    report: Report,
+    *,
+    strict: bool = False,
+    quiet: bool = False,
+    color: bool = False,
+    show_suppressed: bool = False,
+    **_: object,
 ) -> str:
     """`path:line:col: severity RULE-ID message` / `    fix: …` per finding, then the verdict.
 
     quiet: only the findings that decide the verdict (errors; warnings too under strict), no fix
-    hints, and nothing at all on a pass.
+    hints, and nothing at all on a pass. show_suppressed: the suppressed findings too, each with
+    `[suppressed by config: …]` / `[suppressed inline: …]` (the verdict always counts them).
     """
 
     def style(text: str, **kw: object) -> str:
@@ -30,6 +37,13 @@ def render(
         lines.append(f"{where(f)}: {sev} {style(f.rule_id, bold=True)} {one_line(f.message)}")
         if f.fix and not quiet:
             lines.append(f"    fix: {one_line(f.fix)}")
+    if show_suppressed and not quiet:
+        for s in sorted_suppressed(report):
+            f = s.finding
+            mark = style(f"suppressed {'by config' if s.by == 'config' else 'inline'}", dim=True)
+            lines.append(
+                f"{where(f)}: {f.severity.value} {f.rule_id} {one_line(f.message)}  [{mark}: {s.reason}]"
+            )
     is_fail = failed(report, strict)
     if quiet and not is_fail:
         return ""

@@ -31,7 +31,7 @@ from pv.config import PvConfig
 from pv.findings import Finding, Location, Severity
 
 # Families: PV0xx load/parse, PV1xx schema, PV2xx ids, PV3xx references, PV4xx versioning,
-# PV5xx coverage/executability, PV6xx constraints, PV9xx dialects.
+# PV5xx coverage/executability, PV6xx constraints, PV8xx suppression comments, PV9xx dialects.
 BUILTIN_MODULES = (
     "pv.rules.load",
     "pv.rules.schema",
@@ -40,6 +40,7 @@ BUILTIN_MODULES = (
     "pv.rules.versioning",
     "pv.rules.coverage",
     "pv.rules.constraints",
+    "pv.rules.suppression",
     "pv.rules.dialects",
 )
 

@@ -90,6 +90,8 @@ CASES: dict[str, Edit] = {
     "PV506": rep(MODEL, "    kind: round-trip\n    target: trainer.model:GPT\n", ""),
     "PV601": rep(MODEL, "vocab_size: 640", "vocab_size: 500"),
     "PV602": rep(TOK, "rhs: C-MODEL-FAMILY.vocab_size", "rhs: C-MODEL-FAMILY.dtype"),
+    "PV801": rep(TOK, "  - id: INV-TOK-001\n", "  - id: INV-TOK-001  # pv: ignore[PV501]\n"),
+    "PV802": rep(TOK, "  - id: INV-TOK-001\n", "  - id: INV-TOK-001  # pv: ignore\n"),
 }
 FILE_LEVEL = {"PV001", "PV002"}
 # Rules emitted outside validate_paths' contract set, tested on their own below.
