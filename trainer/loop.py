@@ -306,8 +306,11 @@ class _Loop:
 
     def _epochs(self, t0: float) -> RunResult:
         cfg = self.cfg
-        stopped_early = False
-        for epoch in range(self.start_epoch, cfg.num_epochs):
+        # A resumed run whose last checkpointed epoch already ran out of patience (killed between that
+        # checkpoint and its result) stops where the uninterrupted run stopped, instead of training on.
+        stopped_early = self._patience_ran_out(self.start_step)
+        epochs = range(0) if stopped_early else range(self.start_epoch, cfg.num_epochs)
+        for epoch in epochs:
             first = epoch * cfg.steps_per_epoch
             last = min(cfg.num_steps, first + cfg.steps_per_epoch)
             epoch_t0 = time.perf_counter()
@@ -360,11 +363,15 @@ class _Loop:
             self.emit(record)
             guards.check_epoch(epoch, val, prev, cfg.mode, self.vocab_size)
             self.save(epoch, {k: v for k, v in record.items() if k != "event"})
-            if guards.patience_exhausted(self.val_losses, cfg.patience) and last < cfg.num_steps:
+            if self._patience_ran_out(last):
                 stopped_early = True
                 break
         status = guards.final_status(self.val_losses, cfg.target_val_loss, not stopped_early)
         return self._write_result(status, self._reason(status), t0)
+
+    def _patience_ran_out(self, step: int) -> bool:
+        """--patience epochs without improvement, with budget left after `step`."""
+        return guards.patience_exhausted(self.val_losses, self.cfg.patience) and step < self.cfg.num_steps
 
     def _reason(self, status: RunStatus) -> str:
         if not self.val_losses:

@@ -407,8 +407,9 @@ MUTANTS: tuple[Mutant, ...] = (
 )
 
 from bench.mutants.catalog_model import model_mutants  # noqa: E402  (model / optimizer surface, issue 9)
+from bench.mutants.catalog_run import run_mutants  # noqa: E402  (the run-surface mutants, issue 9)
 
-MUTANTS = (*MUTANTS, *model_mutants(Mutant))
+MUTANTS = (*MUTANTS, *model_mutants(Mutant), *run_mutants(Mutant))
 BY_NAME = {m.name: m for m in MUTANTS}
 
 

@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -59,10 +61,9 @@ def _scratch_copy(mutant: Mutant) -> Path:
     return dest
 
 
-def run_one(mutant: Mutant | None, jobs: int | None, exitfirst: bool = True) -> Outcome:
+def _gate(mutant: Mutant | None, root: Path, jobs: int | None, exitfirst: bool) -> Outcome:
+    """`pv gate` on `root`, in this process (which must import its packages from `root`)."""
     name, klass = (mutant.name, mutant.klass) if mutant else ("(clean)", "no mutation")
-    scratch = _scratch_copy(mutant) if mutant and mutant.text_patch else None
-    root = scratch or ROOT
     env = {"PV_MUTANT": mutant.name} if mutant and mutant.apply else {}
     # A scratch copy must import its own (patched) trainer, not the editable install's.
     env["PYTHONPATH"] = str(root)
@@ -77,9 +78,6 @@ def run_one(mutant: Mutant | None, jobs: int | None, exitfirst: bool = True) -> 
         )
     except Exception as exc:  # a gate that cannot run is reported, not counted as a kill
         return Outcome(name, klass, False, None, 0.0, (), (), f"{type(exc).__name__}: {exc}"[:300])
-    finally:
-        if scratch:
-            shutil.rmtree(scratch, ignore_errors=True)
     red = tuple(g.id for g in result.blocking if not g.green)
     failed = tuple(t.falsifier for t in result.tests if t.outcome in ("failed", "error"))
     return Outcome(
@@ -92,6 +90,36 @@ def run_one(mutant: Mutant | None, jobs: int | None, exitfirst: bool = True) -> 
         failed,
         stopped_early=result.stopped_early,
     )
+
+
+def _gate_in_child(mutant: Mutant, scratch: Path, jobs: int | None, exitfirst: bool) -> Outcome:
+    """A text-patched copy runs its gate in a fresh interpreter started in the copy: this process has
+    already imported `trainer` and `falsifiers` from the checkout, and pv refuses a project kind whose
+    module imports from somewhere other than the project it gates."""
+    cmd = [sys.executable, "-m", "bench.mutants.run", "--child", mutant.name]
+    if jobs is not None:
+        cmd += ["--jobs", str(jobs)]
+    if not exitfirst:
+        cmd.append("--full")
+    env = {**os.environ, "PYTHONPATH": str(scratch)}
+    proc = subprocess.run(cmd, cwd=scratch, env=env, capture_output=True, text=True)
+    lines = proc.stdout.strip().splitlines()
+    try:
+        data = json.loads(lines[-1])
+    except (IndexError, json.JSONDecodeError):
+        tail = (proc.stderr or proc.stdout).strip()[-300:]
+        return Outcome(mutant.name, mutant.klass, False, None, 0.0, (), (), f"gate child failed: {tail}")
+    return Outcome(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+def run_one(mutant: Mutant | None, jobs: int | None, exitfirst: bool = True) -> Outcome:
+    if mutant is None or not mutant.text_patch:
+        return _gate(mutant, ROOT, jobs, exitfirst)
+    scratch = _scratch_copy(mutant)
+    try:
+        return _gate_in_child(mutant, scratch, jobs, exitfirst)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _table(rows: list[Outcome]) -> str:
@@ -120,7 +148,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run every falsifier of each mutant's gate (no stop at first failure)",
     )
+    ap.add_argument("--child", metavar="NAME", help=argparse.SUPPRESS)  # internal: see _gate_in_child
     args = ap.parse_args(argv)
+    if args.child:  # run from inside the scratch copy: print the outcome as one JSON line
+        outcome = _gate(get(args.child), Path.cwd(), args.jobs, exitfirst=not args.full)
+        print(json.dumps(dataclasses.asdict(outcome)))
+        return 0
     try:
         chosen = [get(n) for n in args.names] if args.names else list(MUTANTS)
     except KeyError as exc:
