@@ -21,11 +21,11 @@ import torch
 from trainer import guards
 from trainer.config import TrainConfig
 from trainer.errors import DataError, PreflightError, TrainerError
+from trainer.optim import WarmupCosine
 from trainer.runlog import CONFIG_FILE, RESULT_FILE, TRAIN_LOG, RunLog, atomic_write_json, atomic_write_text
 from trainer.status import RunStatus
 
 Events = Callable[[dict[str, Any]], None]
-MIN_LR_FRACTION = 0.1  # cosine decays to 10% of the peak lr
 # Fields a resumed run may change; everything else must match the run's config.json.
 RESUMABLE_CHANGES = ("resume", "device", "compile")
 
@@ -64,14 +64,8 @@ def seed_everything(seed: int) -> None:
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
-    """Learning rate for 0-based update `step`: linear warmup, then cosine to 10% of the peak."""
-    peak, warm = cfg.lr, cfg.warmup_steps
-    if step < warm:
-        return peak * (step + 1) / warm
-    span = max(1, cfg.num_steps - warm)
-    progress = min(1.0, (step - warm) / span)
-    floor = MIN_LR_FRACTION * peak
-    return floor + 0.5 * (peak - floor) * (1.0 + math.cos(math.pi * progress))
+    """Learning rate for 0-based update `step` (trainer.optim.WarmupCosine: warmup, then cosine to 10%)."""
+    return WarmupCosine.for_config(cfg)(step)
 
 
 def prepare_run_dir(cfg: TrainConfig) -> None:
@@ -133,6 +127,8 @@ class _Loop:
         self.tokens_seen = 0
         self.val_losses: list[float] = []
         self.log: RunLog | None = None
+        # The lr of every update; the real drive replaces it with the one build_optimizer returns.
+        self.schedule: Callable[[int], float] = WarmupCosine.for_config(cfg)
 
     # --- hooks -------------------------------------------------------------------------------------
     def step(self, step: int, lr: float) -> StepOut:
@@ -197,7 +193,7 @@ class _Loop:
             losses: list[float] = []
             grad_max = 0.0
             for s in range(max(first, self.start_step), last):
-                lr = lr_at(s, cfg)
+                lr = self.schedule(s)
                 st = time.perf_counter()
                 out = self.step(s, lr)
                 wall = time.perf_counter() - st
@@ -236,7 +232,7 @@ class _Loop:
                 "wall_seconds": time.perf_counter() - epoch_t0,
                 "tokens_seen": self.tokens_seen,
                 "grad_norm_max": grad_max,
-                "lr": lr_at(last - 1, cfg),
+                "lr": self.schedule(last - 1),
                 "vocab_size": self.vocab_size,
                 "drive": self.drive,
             }

@@ -41,8 +41,9 @@ class RotaryEmbedding(nn.Module):
         self.register_buffer("cos", cos, persistent=False)
         self.register_buffer("sin", sin, persistent=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return kernels.apply_rope(x, self.cos, self.sin)  # (B, H, T, D)
+    def forward(self, x: torch.Tensor, pos_offset: int = 0) -> torch.Tensor:
+        # Row m of the tables rotates position m: a sequence starting at pos_offset uses rows from there.
+        return kernels.apply_rope(x, self.cos[pos_offset:], self.sin[pos_offset:])  # (B, H, T, D)
 
 
 def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -59,13 +60,13 @@ class CausalSelfAttention(nn.Module):
         self.proj = nn.Linear(config.d_model, config.d_model, bias=False)
         self.rope = RotaryEmbedding(self.head_dim, config.max_seq_len, config.rope_theta)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, pos_offset: int = 0) -> torch.Tensor:
         b, t, c = x.shape  # (B, T, C)
         q, k, v = self.qkv(x).split(c, dim=2)  # 3 × (B, T, C)
         q = q.view(b, t, self.n_head, self.head_dim).transpose(1, 2)  # (B, H, T, D)
         k = k.view(b, t, self.n_head, self.head_dim).transpose(1, 2)
         v = v.view(b, t, self.n_head, self.head_dim).transpose(1, 2)
-        q, k = self.rope(q), self.rope(k)  # positions enter through q and k only
+        q, k = self.rope(q, pos_offset), self.rope(k, pos_offset)  # positions enter through q and k only
         y = attend(q, k, v)  # (B, H, T, D)
         y = y.transpose(1, 2).contiguous().view(b, t, c)  # (B, T, C)
         return self.proj(y)
@@ -94,8 +95,8 @@ class Block(nn.Module):
         self.mlp_norm = RMSNorm(config.d_model, config.norm_eps)
         self.mlp = SwiGLU(config)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.attn_norm(x))  # (B, T, C)
+    def forward(self, x: torch.Tensor, pos_offset: int = 0) -> torch.Tensor:
+        x = x + self.attn(self.attn_norm(x), pos_offset)  # (B, T, C)
         return x + self.mlp(self.mlp_norm(x))
 
 
@@ -133,10 +134,11 @@ PRESETS: dict[str, dict] = {
 }
 
 
-def model_config(preset: str, vocab_size: int, max_seq_len: int) -> ModelConfig:
+def model_config(preset: str, vocab_size: int, max_seq_len: int, **shape: int | float) -> ModelConfig:
+    """The preset's shape at this vocabulary and context; `shape` overrides single fields (tests)."""
     if preset not in PRESETS:
         raise ValueError(f"unknown model preset {preset!r}; choose one of {sorted(PRESETS)}")
-    return ModelConfig(vocab_size=vocab_size, max_seq_len=max_seq_len, **PRESETS[preset])
+    return ModelConfig(vocab_size=vocab_size, max_seq_len=max_seq_len, **{**PRESETS[preset], **shape})
 
 
 class Transformer(nn.Module):
@@ -180,22 +182,31 @@ class Transformer(nn.Module):
                 )
 
     def forward(
-        self, idx: torch.Tensor, targets: torch.Tensor | None = None
+        self, idx: torch.Tensor, targets: torch.Tensor | None = None, *, pos_offset: int = 0
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """idx (B, T) -> logits (B, T, V); loss is the mean cross-entropy when targets (B, T) are given."""
         self._check_ids(**{"input ids": idx, "target ids": targets})
         t = idx.shape[1]
-        if t > self.config.max_seq_len:
-            raise ValueError(f"sequence length {t} exceeds max_seq_len {self.config.max_seq_len}")
+        # pos_offset is the position of idx[:, 0] (0 in training; a continuation starts further on).
+        if pos_offset < 0 or pos_offset + t > self.config.max_seq_len:
+            raise ValueError(
+                f"positions {pos_offset}..{pos_offset + t - 1} exceed max_seq_len {self.config.max_seq_len}"
+            )
         x = self.tok_emb(idx)  # (B, T, C)
         for block in self.blocks:
-            x = block(x)
+            x = block(x, pos_offset)
         logits = self.lm_head(self.norm(x))  # (B, T, V)
         if targets is None:
             return logits, None
         # Fused: equal to kernels.cross_entropy (tested), without its float32 (N, V) log-softmax.
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1))
         return logits, loss
+
+
+def build_model(vocab_size: int, max_seq_len: int, preset: str = "tiny", **shape: int | float) -> Transformer:
+    """The model a run trains (RealLoop.build calls this): the preset's shape at the run's vocabulary and
+    context. The model-surface falsifiers build through here, so they see what training builds."""
+    return Transformer(model_config(preset, vocab_size, max_seq_len, **shape))
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -10,19 +10,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from trainer import checkpoint, guards
+from trainer import checkpoint, guards, optim
 from trainer.errors import DataError
 from trainer.loop import Events, StepOut, _Loop, seed_everything
-from trainer.model import Transformer, model_config
+from trainer.model import build_model
 from trainer.runlog import TRAIN_LOG, truncate_log
 
 
 def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float, device: torch.device):
     """AdamW; decay only matrices (embeddings, projections), never norm gains. Fused only on CUDA."""
-    decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95), eps=1e-8, fused=device.type == "cuda")
+    return optim.make_adamw(model, lr, weight_decay, fused=device.type == "cuda")
 
 
 def rng_state() -> dict[str, Any]:
@@ -83,12 +80,12 @@ class RealLoop(_Loop):
             # Cheap on CPU and makes same-seed runs bit-identical; warn_only keeps ops without a
             # deterministic kernel usable.
             torch.use_deterministic_algorithms(True, warn_only=True)
-        self.model = Transformer(model_config(cfg.model, vocab, cfg.seq_length)).to(self.device)
+        self.model = build_model(vocab, cfg.seq_length, preset=cfg.model).to(self.device)
         self.model.train()
         # What the training step calls: the model itself, or a compiled / data-parallel wrapper of it.
         # Evaluation and checkpoints always use self.model (plain parameter names).
         self.train_model: torch.nn.Module = torch.compile(self.model) if cfg.compile else self.model
-        self.optimizer = make_optimizer(self.model, cfg.lr, cfg.weight_decay, self.device)
+        self.optimizer, self.schedule = optim.build_optimizer(cfg, self.model, self.device)
         self.stream = TokenStream(
             ds.train_tokens,
             cfg.batch_size,
@@ -134,19 +131,18 @@ class RealLoop(_Loop):
         x, y = next(self.batches)  # DataExhausted propagates: no placeholder values, ever
         x = x.to(self.device, non_blocking=True)
         y = y.to(self.device, non_blocking=True)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
         with self.autocast():
             _, loss = self.train_model(x, y)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        # clip_grad_norm_ returns the total norm measured before clipping.
-        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
-        # One host sync for both scalars the guard needs (two .item() calls would be two).
-        loss_v, norm_v = torch.stack([self.global_loss(loss).detach().float(), norm.float()]).tolist()
-        guards.check_finite(step + 1, loss_v, norm_v)  # before the update corrupts the weights
-        self.optimizer.step()
-        return StepOut(loss_v, norm_v, self.global_tokens(x.numel()))
+        loss_v = float(self.global_loss(loss).item())
+
+        def guard(pre_clip_norm: torch.Tensor) -> None:  # before the update corrupts the weights
+            guards.check_finite(step + 1, loss_v, float(pre_clip_norm.item()))
+
+        # lr = self.schedule(step) (the value `lr` the loop logs), clip, guard, AdamW step.
+        norm = optim.update(self.optimizer, self.schedule, step, self.cfg, before_update=guard)
+        return StepOut(loss_v, float(norm.item()), self.global_tokens(x.numel()))
 
     @torch.no_grad()
     def evaluate(self, epoch: int, step: int) -> float:

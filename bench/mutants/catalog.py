@@ -406,7 +406,9 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
 )
 
+from bench.mutants.catalog_model import model_mutants  # noqa: E402  (model / optimizer surface, issue 9)
 
+MUTANTS = (*MUTANTS, *model_mutants(Mutant))
 BY_NAME = {m.name: m for m in MUTANTS}
 
 
