@@ -35,7 +35,8 @@ def stdlib_dataset(work: Path, vocab_size: int, max_files: int | None) -> tuple[
     )
     if not fresh:
         stamp.unlink(missing_ok=True)  # a build interrupted below must not look complete next time
-        train_tokenizer(corpus_files("stdlib", max_files), vocab_size, tok_dir)
+        # force: the dataset built from the old tokenizer is rebuilt on the next line
+        train_tokenizer(corpus_files("stdlib", max_files), vocab_size, tok_dir, force=True)
         prepare_dataset("stdlib", tok_dir, data_dir, max_files=max_files)
         atomic_write_json(stamp, wanted)
     return tok_dir, data_dir

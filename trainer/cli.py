@@ -11,14 +11,14 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from click.core import ParameterSource
 
 from trainer.cli_config import merge_config_file
-from trainer.config import MODELS, TrainConfig
-from trainer.errors import DataError, GuardError, TrainerError
+from trainer.config import MAX_MODEL_VOCAB, MODELS, TrainConfig
+from trainer.errors import DataError, GuardError, Interrupted, TrainerError, io_error
 from trainer.regimes import DEFAULT_MODE, REGIMES, resolve_hparams
 from trainer.status import RunStatus
 
@@ -32,13 +32,26 @@ def _peer_rank() -> bool:
 
 
 def _call(fn: Callable[[], T]) -> T:
-    """Run a command body; a TrainerError exits with its status, never a traceback."""
+    """Run a command body; a TrainerError exits with its status, never a traceback.
+
+    Two more ends are mapped here so that no command shows a traceback for them: an OSError that no
+    writer turned into a DataError (a disk or permission problem: DATA_ERROR, naming the file) and
+    Ctrl-C (INTERRUPTED, 130; staged outputs are removed, nothing half-written is published).
+    """
     try:
         return fn()
     except TrainerError as exc:
-        if not _peer_rank():
-            click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.status.exit_code)
+        _fail(str(exc), exc.status)
+    except OSError as exc:
+        _fail(str(io_error(exc, "I/O error", exc.filename or "?")), RunStatus.DATA_ERROR)
+    except KeyboardInterrupt:
+        _fail("interrupted (Ctrl-C); no output was left half-written", RunStatus.INTERRUPTED)
+
+
+def _fail(message: str, status: RunStatus) -> NoReturn:
+    if not _peer_rank():
+        click.echo(f"error: {message}", err=True)
+    sys.exit(status.exit_code)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,22 +73,30 @@ def tokenizer() -> None:
 @click.option(
     "--corpus", required=True, help="'stdlib' (this Python's standard library) or a folder of text."
 )
-@click.option("--vocab-size", type=click.IntRange(min=2), required=True, help="Total ids, specials included.")
+@click.option(
+    "--vocab-size",
+    type=click.IntRange(min=2),
+    required=True,
+    help="Total ids, specials included (258..2**24).",
+)
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Tokenizer directory.")
 @click.option("--max-files", type=click.IntRange(min=1), default=None, help="Use at most N corpus files.")
-def tokenizer_train(corpus: str, vocab_size: int, out: str, max_files: int | None) -> None:
+@click.option(
+    "--force", is_flag=True, default=False, help="Replace a tokenizer already in --out (breaks its datasets)."
+)
+def tokenizer_train(corpus: str, vocab_size: int, out: str, max_files: int | None, force: bool) -> None:
     """Train a tokenizer; writes vocab.json, merges.txt, tokenizer.json atomically."""
-    _call(lambda: _tokenizer_train(corpus, vocab_size, out, max_files))
+    _call(lambda: _tokenizer_train(corpus, vocab_size, out, max_files, force))
 
 
 # Command bodies live in plain functions below their click wrappers: mutation testing (mutmut) skips
 # decorated functions, and the bodies are where the behaviour is.
-def _tokenizer_train(corpus: str, vocab_size: int, out: str, max_files: int | None) -> None:
+def _tokenizer_train(corpus: str, vocab_size: int, out: str, max_files: int | None, force: bool) -> None:
     from trainer.corpus import corpus_files
     from trainer.tokenizer import train_tokenizer
 
     files = corpus_files(corpus, max_files)
-    tok = train_tokenizer(files, vocab_size, out)
+    tok = train_tokenizer(files, vocab_size, out, force=force)
     click.echo(f"tokenizer: {tok.vocab_size} ids from {len(files)} files -> {out}")
 
 
@@ -162,7 +183,12 @@ _PATH = click.Path(file_okay=True, dir_okay=True)  # existence is checked in the
 @click.option(
     "--target-val-loss", type=float, default=None, help="OK needs this held-out loss [mode default]."
 )
-@click.option("--vocab-size", type=click.IntRange(min=2), default=None, help="Model vocab [tokenizer's].")
+@click.option(
+    "--vocab-size",
+    type=click.IntRange(min=2, max=MAX_MODEL_VOCAB),
+    default=None,
+    help="Model vocab [tokenizer's].",
+)
 @click.option(
     "--num-steps",
     type=click.IntRange(min=1),
@@ -235,6 +261,13 @@ REQUIRED_RUN_OPTIONS = ("dataset", "tokenizer", "run_dir")
 
 
 def _pretrain(as_json: bool, params: dict[str, Any], config_file: str | None = None) -> None:
+    try:
+        _pretrain_run(as_json, params, config_file)
+    except KeyboardInterrupt:  # before the run started (importing torch takes seconds) or after it
+        _fail("interrupted (Ctrl-C)", RunStatus.INTERRUPTED)
+
+
+def _pretrain_run(as_json: bool, params: dict[str, Any], config_file: str | None) -> None:
     from trainer.distributed import detect, finish, per_rank_batch, run_ddp
     from trainer.progress import make_reporter
 
@@ -255,7 +288,18 @@ def _pretrain(as_json: bool, params: dict[str, Any], config_file: str | None = N
             raise click.UsageError(str(exc)) from exc
         raise
 
+    sync = True  # after a TrainerError or a normal end every rank reaches finish(); after a bug not
+
     def body() -> RunStatus:
+        nonlocal sync
+        try:
+            return run()
+        except KeyboardInterrupt:  # outside the loop's own handling: peers may sit in a collective
+            sync = False
+            raise
+
+    def run() -> RunStatus:
+        nonlocal sync
         for flag, value in (("--dataset", cfg.dataset), ("--tokenizer", cfg.tokenizer)):
             if not Path(value).is_dir():
                 raise DataError(f"{flag}: not a directory", path=value)
@@ -268,7 +312,8 @@ def _pretrain(as_json: bool, params: dict[str, Any], config_file: str | None = N
             finally:
                 if reporter is not None:
                     reporter.close()  # the bar's last state stays on screen; the verdict goes below it
-        except TrainerError:
+        except TrainerError as exc:
+            sync = not isinstance(exc, Interrupted)  # after Ctrl-C a peer may sit in a collective
             if writer:
                 _print_result(cfg, as_json, before)
             raise
@@ -276,7 +321,6 @@ def _pretrain(as_json: bool, params: dict[str, Any], config_file: str | None = N
             _print_result(cfg, as_json, before)
         return result.status
 
-    sync = True  # after a TrainerError or a normal end every rank reaches finish(); after a bug not
     try:
         status = _call(body)
     except SystemExit:

@@ -14,6 +14,9 @@ from trainer.errors import DataError, PreflightError
 MODELS = ("tiny", "small", "124m")
 FLOAT32_MAX = 3.4028234663852886e38  # lr and decay reach float32 kernels: beyond this, torch raises
 SEED_MIN, SEED_END = -(2**63), 2**63  # torch.manual_seed takes a signed 64-bit seed
+# Model vocabulary cap: the largest tokenizer trainer builds (trainer.tokenizer.MAX_VOCAB_SIZE). Rows
+# past the tokenizer's ids are never read, and 10**12 rows would only reach the allocator and crash.
+MAX_MODEL_VOCAB = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,11 @@ class TrainConfig:
         )
         need(self.warmup_steps >= 0, f"warmup_steps must be >= 0, got {self.warmup_steps}")
         need(math.isfinite(self.target_val_loss), f"target_val_loss must be finite: {self.target_val_loss}")
-        need(self.vocab_size is None or self.vocab_size >= 2, f"vocab_size must be >= 2: {self.vocab_size}")
+        need(
+            self.vocab_size is None or 2 <= self.vocab_size <= MAX_MODEL_VOCAB,
+            f"vocab_size must be in [2, {MAX_MODEL_VOCAB}] (2**24, the largest tokenizer trainer builds), "
+            f"got {self.vocab_size}",
+        )
         need(self.model in MODELS, f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
         need(self.patience is None or self.patience >= 1, f"patience must be >= 1, got {self.patience}")
         need(self.grad_clip > 0, f"grad_clip must be > 0, got {self.grad_clip}")

@@ -25,7 +25,7 @@ import torch
 
 from trainer.atomic import check_output, staged_dir, write_text_atomic
 from trainer.corpus import STDLIB, corpus_files, resolve_corpus
-from trainer.errors import DataError, DataExhausted
+from trainer.errors import DataError, DataExhausted, io_error
 from trainer.tokenizer import BpeTokenizer
 
 FORMAT = "trainer-token-shards"
@@ -167,7 +167,10 @@ def prepare_dataset(
             for i, start in enumerate(range(0, len(arr), SHARD_TOKENS)):
                 data = arr[start : start + SHARD_TOKENS].tobytes()
                 name = f"{split}-{i:05d}.bin"
-                (staging / name).write_bytes(data)
+                try:
+                    (staging / name).write_bytes(data)
+                except OSError as exc:  # a write error carries no file name: give the shard's
+                    raise io_error(exc, "cannot write the dataset", Path(out_dir) / name) from exc
                 shards.append(
                     Shard(name, split, len(data) // dtype.itemsize, hashlib.sha256(data).hexdigest())
                 )

@@ -31,10 +31,10 @@ import torch.distributed as dist
 from trainer import guards
 from trainer.config import TrainConfig
 from trainer.errors import DeviceError, PreflightError, TrainerError
-from trainer.loop import Events, RunResult, _load_inputs, prepare_run_dir
+from trainer.loop import Events, RunResult, _load_inputs, check_run_dir_location, prepare_run_dir
 from trainer.loop import run as run_single
 from trainer.real import RealLoop
-from trainer.runlog import RESULT_FILE, TRAIN_LOG, RunLog, atomic_write_json
+from trainer.runlog import TRAIN_LOG, RunLog
 from trainer.status import RunStatus
 
 T = TypeVar("T")
@@ -221,21 +221,17 @@ class DistributedRealLoop(RealLoop):
 
     def run(self, prepare: Callable[[], None]) -> RunResult:
         t0 = time.perf_counter()
-        agree(self.env, prepare)
-        agree(self.env, lambda: prepare_run_dir(self.cfg) if self.is_writer else None)
-        try:
-            if self.cfg.resume:
-                agree(self.env, self.resume)
-            log = RunLog(self.run_dir / TRAIN_LOG) if self.is_writer else None
-            with log if log is not None else contextlib.nullcontext():
-                self.log = log
-                result = self._epochs(t0)
-        except TrainerError as exc:
-            self._write_result(exc.status, str(exc), t0)
-            raise
-        if self.is_writer:
-            atomic_write_json(self.run_dir / RESULT_FILE, result.to_dict())
-        return result
+        with self.interrupts_as_errors():
+            check_run_dir_location(self.cfg)  # the same verdict on every rank: no agree needed
+            agree(self.env, prepare)
+            agree(self.env, lambda: prepare_run_dir(self.cfg) if self.is_writer else None)
+        return self.train(t0)
+
+    def resume_phase(self) -> None:
+        agree(self.env, self.resume)
+
+    def open_log(self) -> contextlib.AbstractContextManager:
+        return RunLog(self.run_dir / TRAIN_LOG) if self.is_writer else contextlib.nullcontext()
 
 
 def _ddp_accepts(name: str) -> bool:
@@ -262,6 +258,32 @@ def backend_for(device: torch.device) -> str:
     return "nccl" if device.type == "cuda" else "gloo"
 
 
+def join_group(env: DistEnv, backend: str) -> None:
+    """Join the launcher's process group (env://: MASTER_ADDR/MASTER_PORT from torchrun).
+
+    A group the caller initialized already is used as it is, after checking it is the launcher's
+    layout: a harness that spawns ranks itself can rendezvous through a private file
+    (`init_method="file://…"`, falsifiers/kinds/_ddp.py) instead of a TCP port that another
+    process may take between its choice and its use.
+    """
+    if dist.is_initialized():
+        if (dist.get_rank(), dist.get_world_size()) != (env.rank, env.world_size):
+            raise PreflightError(
+                f"[{GATE_DDP_ENV}] the initialized process group is rank {dist.get_rank()} of "
+                f"{dist.get_world_size()}, the environment says RANK={env.rank} WORLD_SIZE={env.world_size}",
+                gate=GATE_DDP_ENV,
+            )
+        return
+    try:
+        dist.init_process_group(backend, rank=env.rank, world_size=env.world_size)
+    except (ValueError, RuntimeError) as exc:
+        raise PreflightError(
+            f"[{GATE_DDP_ENV}] cannot join the process group ({exc}); launch with torchrun, which sets "
+            f"MASTER_ADDR and MASTER_PORT",
+            gate=GATE_DDP_ENV,
+        ) from exc
+
+
 def run_ddp(
     cfg: TrainConfig, *, events: Events | None = None, env: DistEnv | None = None, leave: bool = True
 ) -> RunResult:
@@ -286,14 +308,7 @@ def run_ddp(
             f"[{guards.GATE_DEVICE}] LOCAL_RANK {env.local_rank} needs GPU {env.local_rank} but only "
             f"{torch.cuda.device_count()} are visible; use --nproc_per_node <= the GPU count"
         )
-    try:
-        dist.init_process_group(backend_for(device), rank=env.rank, world_size=env.world_size)
-    except (ValueError, RuntimeError) as exc:
-        raise PreflightError(
-            f"[{GATE_DDP_ENV}] cannot join the process group ({exc}); launch with torchrun, which sets "
-            f"MASTER_ADDR and MASTER_PORT",
-            gate=GATE_DDP_ENV,
-        ) from exc
+    join_group(env, backend_for(device))
     loop = DistributedRealLoop(cfg, events, env)
     try:
         result = loop.run(lambda: loop.build(*_load_inputs(cfg)))

@@ -41,6 +41,25 @@ def vocab_preflight(
         )
 
 
+# AdamW training holds four float32 copies of every parameter: weights, gradients, two moments.
+TRAIN_BYTES_PER_PARAM = 4 * 4
+
+
+def memory_preflight(parameters: int, available_bytes: int | None, device: str) -> None:
+    """Refuse a model whose weights + gradients + AdamW state alone exceed the device's free memory.
+
+    Activations come on top, so passing is no promise; failing is certain failure (an allocator error
+    minutes later, or the OOM killer). `available_bytes` None: unknown, nothing to check.
+    """
+    need = parameters * TRAIN_BYTES_PER_PARAM
+    if available_bytes is not None and need > available_bytes:
+        raise DeviceError(
+            f"[{GATE_DEVICE}] the model has {parameters:,} parameters: training needs at least "
+            f"{need / 2**30:.1f} GiB (weights, gradients, AdamW state) but {device} has "
+            f"{available_bytes / 2**30:.1f} GiB available; lower --vocab-size or choose a smaller --model"
+        )
+
+
 def budget_preflight(planned_tokens: int, corpus_tokens: int, allow_cycle: bool) -> bool:
     """Refuse a plan that needs more training tokens than exist, unless cycling is allowed.
 

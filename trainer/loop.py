@@ -7,10 +7,12 @@ Both share `_Loop`, so guards, logging, epochs and the result file behave identi
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +22,17 @@ import torch
 
 from trainer import guards
 from trainer.config import TrainConfig
-from trainer.errors import DataError, PreflightError, TrainerError
-from trainer.optim import WarmupCosine
-from trainer.runlog import CONFIG_FILE, RESULT_FILE, TRAIN_LOG, RunLog, atomic_write_json, atomic_write_text
+from trainer.errors import DataError, Interrupted, PreflightError, TrainerError, io_error
+from trainer.optim import MIN_LR_FRACTION, WarmupCosine  # noqa: F401  (MIN_LR_FRACTION: re-exported)
+from trainer.runlog import (
+    CONFIG_FILE,
+    RESULT_FILE,
+    TRAIN_LOG,
+    RunLog,
+    atomic_write_json,
+    atomic_write_text,
+    remove_stale_temps,
+)
 from trainer.status import RunStatus
 
 Events = Callable[[dict[str, Any]], None]
@@ -68,8 +78,65 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return WarmupCosine.for_config(cfg)(step)
 
 
+# Directories a run dir must never be (or, for the trees below, lie in): config.json, train.jsonl and
+# ckpt/ written there would overwrite or litter the system.
+SYSTEM_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/media", "/mnt",
+               "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/local",
+               "/var", "/var/tmp")  # fmt: skip
+SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/sbin", "/sys",
+                "/usr/bin", "/usr/include", "/usr/lib", "/usr/lib64", "/usr/sbin", "/usr/share")  # fmt: skip
+RUN_FILES = (CONFIG_FILE, TRAIN_LOG, RESULT_FILE, "ckpt")  # any of them: the directory holds a run
+
+
+def _real(path: str | Path) -> Path:
+    return Path(os.path.realpath(os.path.expanduser(str(path))))
+
+
+def check_run_dir_location(cfg: TrainConfig) -> None:
+    """Refuse a run dir that is a system directory, the home directory, or overlaps the inputs."""
+    run_dir = _real(cfg.run_dir)
+    home = _real(Path.home())
+    system = [Path(d) for d in SYSTEM_DIRS]
+    in_tree = next((t for t in SYSTEM_TREES if run_dir.is_relative_to(t)), None)
+    if run_dir in system or run_dir == home or in_tree is not None:
+        where = "your home directory" if run_dir == home else "a system directory"
+        if in_tree is not None and run_dir not in system:
+            where = f"inside the system directory {in_tree}"
+        raise DataError(
+            f"--run-dir resolves to {run_dir}, {where}: a run writes config.json, train.jsonl and ckpt/ "
+            f"there; choose a new directory for the run, e.g. ./runs/NAME",
+            path=str(cfg.run_dir),
+        )
+    for flag, value in (("--dataset", cfg.dataset), ("--tokenizer", cfg.tokenizer)):
+        other = _real(value)
+        how = None
+        if run_dir == other:
+            how = "is"
+        elif run_dir.is_relative_to(other):
+            how = "lies inside"
+        elif other.is_relative_to(run_dir):
+            how = "contains"
+        if how is not None:
+            raise DataError(
+                f"--run-dir {how} the {flag} directory {other}: the run's files would mix with (and a "
+                f"later cleanup could delete) the {flag[2:]}; choose a run dir outside it",
+                path=str(cfg.run_dir),
+            )
+
+
+def _same_config_value(key: str, saved: object, given: object) -> bool:
+    """Path fields compare as resolved paths: `data` and `/abs/data` are the same dataset."""
+    if key in ("dataset", "tokenizer", "run_dir") and isinstance(saved, str) and isinstance(given, str):
+        return _real(saved) == _real(given)
+    return saved == given
+
+
 def prepare_run_dir(cfg: TrainConfig) -> None:
-    """Fresh run: refuse a directory that already holds one. Resume: the config must match."""
+    """Fresh run: refuse a directory that already holds one. Resume: the config must match.
+
+    Either way, temp files our atomic writers left behind (a kill between write and rename) are removed.
+    """
+    check_run_dir_location(cfg)
     run_dir = Path(cfg.run_dir)
     cfg_path = run_dir / CONFIG_FILE
     if run_dir.exists() and not run_dir.is_dir():
@@ -79,7 +146,7 @@ def prepare_run_dir(cfg: TrainConfig) -> None:
         diff = [
             f"{k}: run has {getattr(saved, k)!r}, flags give {getattr(cfg, k)!r}"
             for k in saved.to_dict()
-            if k not in RESUMABLE_CHANGES and getattr(saved, k) != getattr(cfg, k)
+            if k not in RESUMABLE_CHANGES and not _same_config_value(k, getattr(saved, k), getattr(cfg, k))
         ]
         if diff:
             raise PreflightError(
@@ -89,6 +156,7 @@ def prepare_run_dir(cfg: TrainConfig) -> None:
                 gate="GATE-TRAIN-RESUME",
                 path=str(cfg_path),
             )
+        _clean_stale_temps(run_dir)
         return
     holds_run = (run_dir / TRAIN_LOG).exists() or (run_dir / "ckpt").exists()
     if cfg.resume and holds_run:  # config.json is written first, so a run without it is damaged
@@ -97,10 +165,17 @@ def prepare_run_dir(cfg: TrainConfig) -> None:
             f"match the run's; restore {CONFIG_FILE} or start a new --run-dir",
             path=str(cfg_path),
         )
-    if not cfg.resume and holds_run:
+    if not cfg.resume and any((run_dir / name).exists() for name in RUN_FILES):
         raise PreflightError(
             "the run directory already holds a run; pass --resume to continue it or choose a new --run-dir",
             gate="GATE-TRAIN-RESUME",
+            path=str(run_dir),
+        )
+    _clean_stale_temps(run_dir)
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        raise DataError(
+            "--run-dir exists, is not empty and holds no run (no config.json, train.jsonl, ckpt/); "
+            "refusing to write into it — choose a new or empty directory",
             path=str(run_dir),
         )
     try:
@@ -108,7 +183,12 @@ def prepare_run_dir(cfg: TrainConfig) -> None:
         atomic_write_text(cfg_path, cfg.replace(resume=False).to_json())
         atomic_write_text(run_dir / TRAIN_LOG, "")
     except OSError as exc:  # a parent that is a file, no permission, a full disk: say where, no traceback
-        raise DataError(f"cannot set up the run directory: {exc}", path=str(run_dir)) from exc
+        raise io_error(exc, "cannot set up the run directory", run_dir) from exc
+
+
+def _clean_stale_temps(run_dir: Path) -> None:
+    for directory in (run_dir, run_dir / "ckpt"):
+        remove_stale_temps(directory)
 
 
 class _Loop:
@@ -153,18 +233,59 @@ class _Loop:
     def run(self, prepare: Callable[[], None]) -> RunResult:
         """`prepare` runs every preflight and builds state; the run dir is touched only after it."""
         t0 = time.perf_counter()
-        prepare()
-        prepare_run_dir(self.cfg)
+        with self.interrupts_as_errors():
+            check_run_dir_location(self.cfg)  # cheap: before the inputs are loaded
+            prepare()
+            prepare_run_dir(self.cfg)
+        return self.train(t0)
+
+    # --- phases the data-parallel loop wraps (trainer/distributed.py) ------------------------------
+    def resume_phase(self) -> None:
+        self.resume()
+
+    def open_log(self) -> contextlib.AbstractContextManager:
+        return RunLog(self.run_dir / TRAIN_LOG)
+
+    def train(self, t0: float) -> RunResult:
+        """Resume (if asked), then the epochs. A TrainerError or Ctrl-C leaves a result.json saying why,
+        except that a resume which fails before training continues keeps the run's existing result.json:
+        the run did not change, and a finished run's good result must not be replaced by the error."""
+        resuming = self.cfg.resume
         try:
-            if self.cfg.resume:
-                self.resume()
-            with RunLog(self.run_dir / TRAIN_LOG) as self.log:
-                result = self._epochs(t0)
+            with self.interrupts_as_errors():
+                if resuming:
+                    self.resume_phase()
+                resuming = False
+                with self.open_log() as log:
+                    self.log = log
+                    return self._epochs(t0)
         except TrainerError as exc:
-            self._write_result(exc.status, str(exc), t0)
+            self._record_failure(exc, t0, keep_existing=resuming)
             raise
-        atomic_write_json(self.run_dir / RESULT_FILE, result.to_dict())
-        return result
+
+    @contextlib.contextmanager
+    def interrupts_as_errors(self) -> Iterator[None]:
+        """Ctrl-C (KeyboardInterrupt) becomes Interrupted: a documented status, a message, a result."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted (Ctrl-C) after step {self.start_step} of {self.cfg.num_steps}; "
+                f"`--resume` with the same flags continues from the last checkpoint"
+            ) from None
+
+    def _record_failure(self, exc: TrainerError, t0: float, *, keep_existing: bool) -> None:
+        if isinstance(exc, DataError) and exc.__cause__ is not None and not keep_existing:
+            exc.notes.append("once fixed, `--resume` continues the run from its last complete checkpoint")
+        if not self.is_writer:
+            return
+        if keep_existing and (self.run_dir / RESULT_FILE).exists():
+            exc.notes.append(f"{self.run_dir / RESULT_FILE} of the run is unchanged")
+            return
+        try:
+            self._write_result(exc.status, str(exc), t0)
+        except TrainerError as also:  # e.g. the disk that failed the checkpoint is still full
+            exc.notes.append(f"the result could not be recorded either ({also.path or also})")
 
     def _write_result(self, status: RunStatus, reason: str, t0: float) -> RunResult:
         result = RunResult(

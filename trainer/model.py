@@ -123,6 +123,13 @@ class ModelConfig:
         if (self.d_model // self.n_head) % 2:
             raise ValueError(f"head_dim {self.d_model // self.n_head} must be even for RoPE")
 
+    @property
+    def parameter_count(self) -> int:
+        """Learned parameters of Transformer(self), without building it (the tied embedding once)."""
+        d = self.d_model
+        per_block = 4 * d * d + 3 * d * self.d_ff + 2 * d  # qkv + proj, gate/up/down, two RMSNorm gains
+        return self.vocab_size * d + self.n_layer * per_block + d  # + the final norm
+
 
 # Shapes only; vocab_size and max_seq_len come from the caller (`model_config`).
 # Counts at vocab 2048 / 32768: tiny ≈ 1.12M / 5.05M, small ≈ 10.5M / 22.3M, 124m ≈ 86.5M / 110.1M

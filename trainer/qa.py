@@ -301,11 +301,18 @@ class _Qa:
             return QaCheck("checkpoint-sha", None, "synthetic drive writes no checkpoints")
         bad, n = [], 0
         for epoch, meta in sorted(self.metas.items()):
-            model_path, optim_path, _ = checkpoint.ckpt_paths(self.run_dir, epoch)
+            model_path, optim_path, meta_path = checkpoint.ckpt_paths(self.run_dir, epoch)
             for path, key in ((optim_path, "optimizer_state_sha"), (model_path, "model_sha256")):
                 n += 1
                 if not path.is_file() or checkpoint.sha256_file(path) != meta.get(key):
                     bad.append(f"{path.name} does not match {key} in its metadata")
+            n += 1  # the metadata file itself, against the checksum it carries
+            try:
+                intact = meta.get(checkpoint.CHECKSUM_FIELD) == checkpoint.metadata_checksum(meta)
+            except (TypeError, ValueError):
+                intact = False
+            if not intact:
+                bad.append(f"{meta_path.name} does not match its {checkpoint.CHECKSUM_FIELD} (edited?)")
         return QaCheck(
             "checkpoint-sha",
             n > 0 and not bad,

@@ -7,18 +7,24 @@ atomic on POSIX and Windows); the log is appended one complete line at a time.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from trainer.errors import DataError
+from trainer.errors import DataError, io_error
 
 TRAIN_LOG = "train.jsonl"
 CONFIG_FILE = "config.json"
 RESULT_FILE = "result.json"
+# Every temp file our writers create is `.{target}.{8 random chars}.trainer.tmp` beside its target, so
+# one left by a kill can be recognised as ours (and only ours) and removed by the next run.
+TEMP_SUFFIX = ".trainer.tmp"
+_TEMP_RE = re.compile(r"^\..+\.[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX) + "$")
 
 
 def current_umask() -> int:
@@ -32,9 +38,42 @@ def publishable(tmp: str | Path) -> None:
     os.chmod(tmp, 0o666 & ~current_umask())
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def is_our_temp(name: str) -> bool:
+    """True for a file name our atomic writers give their temp files (see TEMP_SUFFIX)."""
+    return bool(_TEMP_RE.match(name))
+
+
+def remove_stale_temps(directory: Path) -> list[Path]:
+    """Delete temp files our writers left in `directory` (a kill between write and rename).
+
+    Only names matching our pattern are touched, never anything else. Returns what was removed.
+    """
+    removed = []
+    try:
+        entries = list(Path(directory).iterdir())
+    except OSError:
+        return removed  # absent or unreadable: nothing of ours to clean
+    for entry in entries:
+        if is_our_temp(entry.name) and entry.is_file() and not entry.is_symlink():
+            try:
+                entry.unlink()
+            except OSError as exc:
+                raise io_error(exc, "cannot remove a stale temp file", entry) from exc
+            removed.append(entry)
+    return removed
+
+
+def _mkstemp(path: Path) -> tuple[int, str]:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Temp file + fsync + rename. A disk or permission error is a DataError naming `path`."""
+    try:
+        fd, tmp = _mkstemp(path)
+    except OSError as exc:
+        raise io_error(exc, "cannot write", path) from exc
     try:
         publishable(tmp)
         with os.fdopen(fd, "wb") as fh:
@@ -42,6 +81,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise io_error(exc, "cannot write", path) from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -62,10 +104,12 @@ def atomic_write_json(path: Path, data: dict[str, Any]) -> None:
 
 def temp_path(path: Path) -> Path:
     """A fresh temp name beside `path`, for writers (safetensors) that insist on a filename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    publishable(tmp)
+    try:
+        fd, tmp = _mkstemp(path)
+        os.close(fd)
+        publishable(tmp)
+    except OSError as exc:
+        raise io_error(exc, "cannot write", path) from exc
     return Path(tmp)
 
 
@@ -74,15 +118,23 @@ class RunLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = path.open("a", encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = path.open("a", encoding="utf-8")
+        except OSError as exc:
+            raise io_error(exc, "cannot open the run log", path) from exc
 
     def append(self, record: dict[str, Any]) -> None:
-        self._fh.write(dumps(record) + "\n")
-        self._fh.flush()
+        try:
+            self._fh.write(dumps(record) + "\n")
+            self._fh.flush()
+        except OSError as exc:
+            raise io_error(exc, "cannot append to the run log", self.path) from exc
 
     def close(self) -> None:
-        self._fh.close()
+        # A failed flush was reported by append(); a second report here would hide the first.
+        with contextlib.suppress(OSError):
+            self._fh.close()
 
     def __enter__(self) -> RunLog:
         return self

@@ -14,6 +14,7 @@ class RunStatus(enum.Enum):
     PREFLIGHT = ("PREFLIGHT", 7)
     DATA_ERROR = ("DATA_ERROR", 8)
     DEVICE_ERROR = ("DEVICE_ERROR", 9)
+    INTERRUPTED = ("INTERRUPTED", 130)  # 128 + SIGINT, what a shell reports for Ctrl-C
 
     def __init__(self, label: str, exit_code: int) -> None:
         self.label = label

@@ -13,6 +13,7 @@ Choices the contracts rely on:
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ from pathlib import Path
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 from trainer.atomic import check_output, staged_dir, write_text_atomic
-from trainer.errors import DataError
+from trainer.errors import DataError, io_error
 
 SPECIAL_TOKENS: tuple[str, ...] = ("<|endoftext|>", "<|pad|>")
 EOT = SPECIAL_TOKENS[0]
@@ -29,8 +30,15 @@ META_FILE = "tokenizer_meta.json"
 META_FORMAT = 1
 # 256 single bytes must be ids, plus the specials, before a single merge is learned.
 MIN_VOCAB_SIZE = 256 + len(SPECIAL_TOKENS)
-MAX_VOCAB_SIZE = 1 << 32  # dataset shards hold ids as uint32 at most
+# The native trainer reserves memory for the requested size before it learns a merge (about 2 bytes
+# per id touched, 66 reserved: 2**32 aborts the process in native code). 2**24 ids is far above any
+# real vocabulary (shards could hold uint32 ids) and costs tens of MB.
+MAX_VOCAB_SIZE = 1 << 24
 _FIX = "run `trainer tokenizer train --corpus … --vocab-size … --out DIR` to (re)create it"
+_REPLACE = (
+    "replacing it would break every dataset prepared with it (a dataset records its tokenizer's "
+    "fingerprint); choose another --out, or pass --force to replace it"
+)
 
 
 def _sha256(data: bytes) -> str:
@@ -97,6 +105,7 @@ class BpeTokenizer:
                 raise DataError(f"cannot parse tokenizer.json ({exc}); {_FIX}", path=str(full)) from exc
             fingerprint = _sha256(raw)
             _check_meta(d, fingerprint)
+            _check_model_files(d, raw)
             return cls(_configure(tok), fingerprint, d)
         try:
             bpe = models.BPE.from_file(str(d / "vocab.json"), str(d / "merges.txt"))
@@ -144,6 +153,50 @@ def _check_meta(d: Path, fingerprint: str) -> None:
         )
 
 
+def _merge_pairs(merges: object) -> list[tuple[str, ...]]:
+    """tokenizer.json writes merges as ["a", "b"] pairs (older versions: "a b" strings)."""
+    if not isinstance(merges, list):
+        raise ValueError("merges is not a list")
+    return [tuple(m) if isinstance(m, list) else tuple(str(m).split(" ")) for m in merges]
+
+
+def _check_model_files(d: Path, raw: bytes) -> None:
+    """vocab.json and merges.txt must hold exactly the model that tokenizer.json holds.
+
+    Loading uses tokenizer.json; other tools (and our own fallback) read vocab.json + merges.txt. If the
+    two disagree, the same directory means two different tokenizers, so neither is trusted.
+    """
+    try:
+        model = json.loads(raw)["model"]
+        vocab, merges = model["vocab"], _merge_pairs(model["merges"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"tokenizer.json holds no BPE vocab/merges ({exc}); {_FIX}",
+                        path=str(d / "tokenizer.json")) from exc  # fmt: skip
+    try:
+        file_vocab = json.loads((d / "vocab.json").read_text(encoding="utf-8"))
+        lines = (d / "merges.txt").read_text(encoding="utf-8").split("\n")
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read vocab.json/merges.txt ({exc}); {_FIX}", path=str(d)) from exc
+    if file_vocab != vocab:
+        keys = sorted(set(file_vocab) | set(vocab)) if isinstance(file_vocab, dict) else []
+        differ = [k for k in keys if file_vocab.get(k) != vocab.get(k)]
+        first = f" (first difference: token {differ[0]!r})" if differ else ""
+        raise DataError(
+            f"vocab.json does not match the vocabulary in tokenizer.json{first}: the files come from "
+            f"different tokenizers or one was edited; {_FIX}",
+            path=str(d / "vocab.json"),
+        )
+    if lines[0].startswith("#version"):
+        lines = lines[1:]
+    body = [ln for ln in lines if ln]
+    if [tuple(ln.split(" ")) for ln in body] != merges:
+        raise DataError(
+            f"merges.txt ({len(body)} merges) does not match the {len(merges)} merges in tokenizer.json: "
+            f"the files come from different tokenizers or one was edited; {_FIX}",
+            path=str(d / "merges.txt"),
+        )
+
+
 def _read_texts(files: Sequence[str | Path]) -> list[str]:
     texts = []
     for f in files:
@@ -156,11 +209,13 @@ def _read_texts(files: Sequence[str | Path]) -> list[str]:
     return texts
 
 
-def train_tokenizer(files: Sequence[str | Path], vocab_size: int, out_dir: str | Path) -> BpeTokenizer:
+def train_tokenizer(
+    files: Sequence[str | Path], vocab_size: int, out_dir: str | Path, *, force: bool = False
+) -> BpeTokenizer:
     """Train byte-level BPE to exactly `vocab_size` ids and publish out_dir atomically.
 
     Writes tokenizer.json, vocab.json, merges.txt and tokenizer_meta.json. An existing out_dir is
-    replaced only if it is empty or a previous tokenizer.
+    replaced only if it is empty, or a previous tokenizer and `force` is set.
     """
     if vocab_size < MIN_VOCAB_SIZE:
         raise DataError(
@@ -170,15 +225,26 @@ def train_tokenizer(files: Sequence[str | Path], vocab_size: int, out_dir: str |
         )
     if vocab_size > MAX_VOCAB_SIZE:
         raise DataError(
-            f"vocab_size {vocab_size} is too large: token ids are stored as uint32, so at most "
-            f"{MAX_VOCAB_SIZE}; pass a smaller --vocab-size"
+            f"vocab_size {vocab_size} is too large: this trainer builds at most {MAX_VOCAB_SIZE} ids "
+            f"(2**24; the native BPE trainer reserves memory for every requested id); pass a smaller "
+            f"--vocab-size"
         )
-    check_output(Path(out_dir), META_FILE, "tokenizer")  # before training, not after it
+    replace = None if force else _REPLACE
+    check_output(Path(out_dir), META_FILE, "tokenizer", replace)  # before training, not after it
     if not files:
         raise DataError("no training files: the corpus is empty; point --corpus at a folder with text files")
     texts = _read_texts(files)
     if not any(texts):
         raise DataError(f"all {len(texts)} training files are empty; nothing to learn merges from")
+    # Each merge joins two adjacent symbols of the corpus, so no corpus of B bytes yields more than
+    # MIN_VOCAB_SIZE + B ids: refuse before the native trainer reserves memory for an impossible size.
+    n_bytes = sum(len(t.encode("utf-8")) for t in texts)
+    if vocab_size > MIN_VOCAB_SIZE + n_bytes:
+        raise DataError(
+            f"the corpus ({len(texts)} files, {n_bytes} bytes) cannot support {vocab_size} tokens: a BPE "
+            f"vocabulary is at most {MIN_VOCAB_SIZE} + the corpus size in bytes = "
+            f"{MIN_VOCAB_SIZE + n_bytes}; use more files or a smaller --vocab-size"
+        )
     tok = _configure(Tokenizer(models.BPE()))
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
@@ -214,9 +280,14 @@ def train_tokenizer(files: Sequence[str | Path], vocab_size: int, out_dir: str |
         },
     }
     out = Path(out_dir)
-    with staged_dir(out, META_FILE, "tokenizer") as staging:
+    with staged_dir(out, META_FILE, "tokenizer", replace) as staging:
         write_text_atomic(staging / "tokenizer.json", serialized)
-        tok.model.save(str(staging))  # vocab.json + merges.txt
+        try:
+            tok.model.save(str(staging))  # vocab.json + merges.txt
+        except Exception as exc:  # the Rust writer raises a plain Exception, its text names the OS error
+            full = "os error 28" in str(exc)
+            cause = OSError(errno.ENOSPC if full else 0, str(exc))
+            raise io_error(cause, "cannot write vocab.json/merges.txt", out) from exc
         write_text_atomic(staging / META_FILE, json.dumps(meta, indent=2, sort_keys=True) + "\n")
     result.path = out
     return result

@@ -9,6 +9,7 @@ bugs invisible to kernel tests, (7) optimizer and schedule, (2) model dimensions
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable
 
@@ -105,7 +106,7 @@ def _embedding_maps_ids(fix: Callable) -> Callable[[], None]:
         import torch
 
         cls = _obj("trainer.model:Transformer")
-        init, check_ids = cls.__init__, cls._check_ids
+        init = cls.__init__
 
         class MappingEmbedding(torch.nn.Embedding):
             def forward(self, ids):
@@ -115,11 +116,7 @@ def _embedding_maps_ids(fix: Callable) -> Callable[[], None]:
             init(self, config)
             self.tok_emb.__class__ = MappingEmbedding  # same weight, still tied
 
-        def _check_ids(self, ids, what):  # dtype and emptiness only: no range
-            if what == "target ids":
-                return check_ids(self, ids, what)
-            if ids.dtype not in (torch.int64, torch.int32) or ids.numel() == 0:
-                return check_ids(self, ids, what)
+        def _check_ids(self, *args, **kwargs):  # the range check is gone (whatever its signature)
             return None
 
         cls.__init__, cls._check_ids = __init__, _check_ids
@@ -143,6 +140,9 @@ def _untied() -> None:
 def _attention_scale() -> None:
     import torch.nn.functional as F
 
+    # wraps: the replacement still counts as trainer code for pv.runtime.resolve (a kernel falsifier
+    # targets attend itself), as a bug edited into trainer/model.py would.
+    @functools.wraps(_obj("trainer.model:attend"))
     def attend(q, k, v):  # 1/d instead of 1/sqrt(d)
         return F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=1.0 / q.shape[-1])
 
@@ -153,6 +153,7 @@ def _vocab_padded() -> None:
     """nanoGPT's trick applied silently: the vocabulary rounded up to a multiple of 64."""
     orig = _obj("trainer.model:model_config")
 
+    @functools.wraps(orig)
     def model_config(preset, vocab_size, max_seq_len, **shape):
         return orig(preset, -(-vocab_size // 64) * 64, max_seq_len, **shape)
 
@@ -173,6 +174,7 @@ def _warmup_missing() -> None:
 
 
 def _decay_everything() -> None:
+    @functools.wraps(_obj("trainer.optim:decay_groups"))
     def decay_groups(model, weight_decay):
         return [{"params": [p for p in model.parameters() if p.requires_grad], "weight_decay": weight_decay}]
 
@@ -183,6 +185,7 @@ def _update(variant: str) -> Callable[[], None]:
     def apply() -> None:
         import torch
 
+        @functools.wraps(_obj("trainer.optim:update"))  # still trainer code for pv.runtime.resolve
         def update(optimizer, schedule, step, cfg, before_update=None):
             if variant != "lr-not-applied":
                 for group in optimizer.param_groups:
@@ -235,7 +238,7 @@ def model_mutants(Mutant: type) -> tuple:
             MODEL_BUG,
             ("trainer.model:RotaryEmbedding.forward",),
             _rope_partial,
-            expect=(REFERENCE,),
+            expect=(REFERENCE, "FALSIFY-MODEL-RELATIVE-POSITION"),
         ),
         Mutant(
             "rope-dropped",
@@ -303,7 +306,7 @@ def model_mutants(Mutant: type) -> tuple:
             MODEL_BUG,
             ("trainer.model:attend",),
             _attention_scale,
-            expect=(REFERENCE,),
+            expect=("FALSIFY-KERN-ATTN-REF", REFERENCE),
         ),
         # --- (6) normalisation
         Mutant(
@@ -332,7 +335,7 @@ def model_mutants(Mutant: type) -> tuple:
             MODEL_BUG,
             ("trainer.model:RMSNorm.forward",),
             _norm(_stats_over_batch),
-            expect=("FALSIFY-MODEL-BATCH",),
+            expect=("FALSIFY-MODEL-BATCH", REFERENCE),
         ),
         Mutant(
             "swiglu-swapped",
@@ -355,8 +358,8 @@ def model_mutants(Mutant: type) -> tuple:
             text_patch=(
                 (
                     MODEL,
-                    "return logits, kernels.cross_entropy(logits, targets)",
-                    "return logits, kernels.cross_entropy(logits[:, :-1], targets[:, 1:])",
+                    "loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1))",  # noqa: E501
+                    "loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]).float(), targets[:, 1:].reshape(-1))",  # noqa: E501
                 ),
             ),
             expect=("FALSIFY-MODEL-LOSS",),
@@ -374,21 +377,21 @@ def model_mutants(Mutant: type) -> tuple:
             MODEL_BUG,
             ("trainer.model:Transformer.__init__", "trainer.model:Transformer._check_ids"),
             _embedding_maps_ids(lambda ids, v: ids % v),
-            expect=("FALSIFY-MODEL-SURFACE-OOV",),
+            expect=("FALSIFY-MODEL-SURFACE-OOV", "FALSIFY-MODEL-OOV"),
         ),
         Mutant(
             "oov-clamp-at-embedding",
             MODEL_BUG,
             ("trainer.model:Transformer.__init__", "trainer.model:Transformer._check_ids"),
             _embedding_maps_ids(lambda ids, v: ids.clamp(0, v - 1)),
-            expect=("FALSIFY-MODEL-SURFACE-OOV",),
+            expect=("FALSIFY-MODEL-SURFACE-OOV", "FALSIFY-MODEL-OOV"),
         ),
         Mutant(
             "weights-untied",
             MODEL_BUG,
             ("trainer.model:Transformer.__init__",),
             _untied,
-            expect=(REFERENCE,),
+            expect=(REFERENCE, "FALSIFY-MODEL-TIED"),
         ),
         # --- (2) model dimensions that never arrive
         Mutant(
@@ -402,14 +405,14 @@ def model_mutants(Mutant: type) -> tuple:
                     "return ModelConfig(vocab_size=2048, max_seq_len=max_seq_len,",
                 ),
             ),
-            expect=("FALSIFY-MODEL-CAUSAL",),
+            expect=("FALSIFY-MODEL-CAUSAL", "FALSIFY-MODEL-SURFACE-OOV", REFERENCE),
         ),
         Mutant(
             "model-vocab-padded",
             NEVER_ARRIVES,
             ("trainer.model:model_config",),
             _vocab_padded,
-            expect=("FALSIFY-MODEL-CAUSAL", "FALSIFY-MODEL-SURFACE-OOV"),
+            expect=("FALSIFY-MODEL-CAUSAL", "FALSIFY-MODEL-SURFACE-OOV", REFERENCE),
         ),
         # --- (7) schedule
         Mutant(
@@ -424,14 +427,14 @@ def model_mutants(Mutant: type) -> tuple:
             OPTIM_BUG,
             ("trainer.optim:WarmupCosine.for_config",),
             _warmup_missing,
-            expect=("FALSIFY-OPT-SCHEDULE",),
+            expect=("FALSIFY-OPT-SCHEDULE", "FALSIFY-OPT-UPDATE"),
         ),
         Mutant(
             "cosine-to-zero",
             OPTIM_BUG,
             ("trainer.optim:WarmupCosine.__call__",),
             text_patch=((OPTIM, "floor = self.min_fraction * peak", "floor = 0.0"),),
-            expect=("FALSIFY-OPT-SCHEDULE",),
+            expect=("FALSIFY-OPT-SCHEDULE", "FALSIFY-OPT-UPDATE"),
         ),
         Mutant(
             "cosine-wrong-span",
@@ -440,7 +443,7 @@ def model_mutants(Mutant: type) -> tuple:
             text_patch=(
                 (OPTIM, "span = max(1, self.total_steps - warm)", "span = max(1, self.total_steps)"),
             ),
-            expect=("FALSIFY-OPT-SCHEDULE",),
+            expect=("FALSIFY-OPT-SCHEDULE", "FALSIFY-OPT-UPDATE"),
         ),
         Mutant(
             "lr-ignored",

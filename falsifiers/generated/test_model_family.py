@@ -76,7 +76,7 @@ def test_FALSIFY_MODEL_CONST_TINY_WIDTH():
 
 
 @pytest.mark.falsifier("FALSIFY-MODEL-SURFACE-OOV", expensive=True)
-@settings(max_examples=30)
+@settings(max_examples=20)
 @given(**model_surface.strategies(property='rejects-oov', vocab_size=250, max_seq_len=32, factory_kwargs={'n_layer': 2, 'n_head': 2, 'd_model': 32, 'd_ff': 64}))
 @example(ids=[[3, 1, 4, 1, 5]], probe=0)
 @example(ids=[[3, 1, 4, 1, 5]], probe=1)
@@ -87,7 +87,7 @@ def test_FALSIFY_MODEL_SURFACE_OOV(ids, probe):
 
 
 @pytest.mark.falsifier("FALSIFY-MODEL-CAUSAL", expensive=True)
-@settings(max_examples=30)
+@settings(max_examples=20)
 @given(**model_surface.strategies(property='causal', vocab_size=250, max_seq_len=32, factory_kwargs={'n_layer': 2, 'n_head': 2, 'd_model': 32, 'd_ff': 64}))
 @example(ids=[[3, 1, 4, 1, 5, 9, 2, 6]], probe=2)
 def test_FALSIFY_MODEL_CAUSAL(ids, probe):
@@ -97,7 +97,7 @@ def test_FALSIFY_MODEL_CAUSAL(ids, probe):
 
 
 @pytest.mark.falsifier("FALSIFY-MODEL-MODES", expensive=True)
-@settings(max_examples=20)
+@settings(max_examples=10)
 @given(**model_surface.strategies(property='mode-consistent', vocab_size=250, max_seq_len=32, factory_kwargs={'n_layer': 2, 'n_head': 2, 'd_model': 32, 'd_ff': 64}))
 @example(ids=[[3, 1, 4, 1, 5, 9, 2, 6]], probe=0)
 def test_FALSIFY_MODEL_MODES(ids, probe):
@@ -107,7 +107,7 @@ def test_FALSIFY_MODEL_MODES(ids, probe):
 
 
 @pytest.mark.falsifier("FALSIFY-MODEL-BATCH", expensive=True)
-@settings(max_examples=20)
+@settings(max_examples=10)
 @given(**model_surface.strategies(property='batch-independent', vocab_size=250, max_seq_len=32, factory_kwargs={'n_layer': 2, 'n_head': 2, 'd_model': 32, 'd_ff': 64}))
 @example(ids=[[3, 1, 4, 1, 5, 9], [2, 6, 5, 3, 5, 8]], probe=0)
 def test_FALSIFY_MODEL_BATCH(ids, probe):
@@ -125,7 +125,7 @@ def test_FALSIFY_MODEL_INIT_LOSS(ids, probe):
 
 
 @pytest.mark.falsifier("FALSIFY-MODEL-LOSS", expensive=True)
-@settings(max_examples=30)
+@settings(max_examples=15)
 @given(**model_surface.strategies(property='loss-matches', shift='pre-shifted', vocab_size=250, max_seq_len=32, factory_kwargs={'n_layer': 2, 'n_head': 2, 'd_model': 32, 'd_ff': 64}))
 @example(ids=[[3, 1, 4, 1, 5, 9, 2, 6]], probe=0)
 def test_FALSIFY_MODEL_LOSS(ids, probe):
@@ -144,7 +144,7 @@ def test_FALSIFY_MODEL_GRADIENTS(ids, probe):
 
 
 @pytest.mark.falsifier("FALSIFY-MODEL-RELATIVE-POSITION", expensive=True)
-@settings(max_examples=30)
+@settings(max_examples=15)
 @given(**model_surface.strategies(property='relative-position', rtol=0.0001, vocab_size=250, max_seq_len=32, factory_kwargs={'n_layer': 2, 'n_head': 2, 'd_model': 32, 'd_ff': 64}))
 @example(ids=[[3, 1, 4, 1, 5, 9]], probe=4)
 def test_FALSIFY_MODEL_RELATIVE_POSITION(ids, probe):
@@ -154,7 +154,7 @@ def test_FALSIFY_MODEL_RELATIVE_POSITION(ids, probe):
 
 
 @pytest.mark.falsifier("FALSIFY-MODEL-REFERENCE", expensive=True)
-@settings(max_examples=30)
+@settings(max_examples=15)
 @given(**hf_differential.strategies(vocab_size=250, max_seq_len=32, factory_kwargs={'n_layer': 2, 'n_head': 2, 'd_model': 32, 'd_ff': 64, 'rope_theta': 500.0, 'norm_eps': 0.001}, reference='LlamaForCausalLM', reference_config='trainer.hf:llama_config', reference_weights='trainer.hf:to_hf_state_dict', rtol=1e-05))
 @example(ids=[[3, 1, 4, 1, 5, 9, 2, 6]], weights=0)
 @example(ids=[[3, 1, 4, 1, 5, 9, 2, 6]], weights=2)

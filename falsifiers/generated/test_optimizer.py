@@ -34,7 +34,7 @@ def test_FALSIFY_OPT_GROUPS(knobs, seed):
 
 
 @pytest.mark.falsifier("FALSIFY-OPT-UPDATE", expensive=True)
-@settings(max_examples=25)
+@settings(max_examples=15)
 @given(**optimizer_schedule.strategies(property='update', config='trainer.config:TrainConfig', config_kwargs={'dataset': 'unused', 'tokenizer': 'unused', 'run_dir': 'unused'}, model='trainer.model:build_model', model_kwargs={'vocab_size': 64, 'max_seq_len': 8, 'n_layer': 1, 'n_head': 2, 'd_model': 16, 'd_ff': 32}, update='trainer.optim:update', betas=[0.9, 0.95], eps=1e-08, min_lr_fraction=0.1, decay={'matrices': True, 'embeddings': True, 'norms': False, 'biases': False}))
 @example(knobs={'lr': 0.01, 'warmup_steps': 2, 'total_steps': 5, 'weight_decay': 0.3, 'grad_clip': 0.5}, seed=1)
 def test_FALSIFY_OPT_UPDATE(knobs, seed):

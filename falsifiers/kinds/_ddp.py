@@ -1,13 +1,24 @@
 """Shared helper of the ddp-* kinds: one tiny data-parallel run on CPU (gloo), spawned from the test.
 
 `ddp_run(target, world_size, num_steps, ...)` starts `world_size` processes with torch.multiprocessing
-(spawn), each with the environment torchrun would give it (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR,
-MASTER_PORT), and calls `target(config)` in every one: the same entry the CLI calls under torchrun.
+(spawn), each with the rank layout torchrun would give it (RANK, WORLD_SIZE, LOCAL_RANK), and calls
+`target(config)` in every one: the same entry the CLI calls under torchrun.
+
+Rendezvous: the ranks meet through a FileStore in a fresh private temp directory (gloo process group,
+`init_method="file://…"`), joined before `target` runs (trainer.distributed.join_group uses a group
+that is already initialized). No TCP port is chosen up front: a port picked by bind-and-close can be
+taken by any other process (another gate, another DDP test) before rank 0 listens on it, and ranks of
+two runs that meet on one port cross-talk until gloo aborts (SIGABRT). Gloo's own sockets are bound by
+the kernel and held, on the loopback interface. Every rank runs one intra-op and one inter-op thread.
+
 Ranks >= 1 run under an audit hook (sys.addaudithook) that records every attempt to create, write,
 rename or remove a path inside the run directory, so "only rank 0 writes" is observed, not inferred.
-Each rank reports its exit status and audited writes in a JSON file outside the run directory.
+Each rank reports its exit status and audited writes in a JSON file outside the run directory; its
+stderr (C++ messages included) and a faulthandler dump go to rank-N.stderr beside it, and a rank that
+dies is reported with the tail of that file.
 The run is cached per process and (target, layout): the ddp kinds share it (GROUP "ddp-run").
-A run that does not finish within HANG_SECONDS is killed and reported as a hang (a rank left waiting).
+A run that does not finish within HANG_SECONDS is killed and reported as a hang (a rank left waiting);
+a collective that waits longer than COLLECTIVE_TIMEOUT raises inside the rank first.
 """
 
 from __future__ import annotations
@@ -16,13 +27,16 @@ import contextlib
 import importlib
 import json
 import os
-import socket
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 HANG_SECONDS = 180.0
+COLLECTIVE_TIMEOUT = 120.0
+STDERR_TAIL = 4000  # characters of a dead rank's stderr shown in the failure
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 _MUTATING_EVENTS = ("os.rename", "os.remove", "os.mkdir", "os.rmdir", "os.truncate", "shutil.rmtree")
 
@@ -49,12 +63,6 @@ def _import(path: str):
     return obj
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _audit_writes(run_dir: str, sink: list[str]):
     prefix = os.path.abspath(run_dir) + os.sep
 
@@ -75,18 +83,30 @@ def _audit_writes(run_dir: str, sink: list[str]):
     return hook
 
 
-def _child(rank: int, world_size: int, port: int, target: str, cfg_json: str, report_dir: str) -> None:
+def _child(rank: int, world_size: int, store: str, target: str, cfg_json: str, report_dir: str) -> None:
     """One rank (runs in a spawned process)."""
-    os.environ.update(
-        RANK=str(rank),
-        WORLD_SIZE=str(world_size),
-        LOCAL_RANK=str(rank),
-        MASTER_ADDR="127.0.0.1",
-        MASTER_PORT=str(port),
-    )
+    import faulthandler
+
+    err = open(Path(report_dir) / f"rank-{rank}.stderr", "w", encoding="utf-8")  # noqa: SIM115
+    os.dup2(err.fileno(), 2)  # C++ (gloo, c10) writes to fd 2 directly: keep it for the report
+    faulthandler.enable(file=err, all_threads=True)  # a fatal signal dumps every thread's stack
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank), OMP_NUM_THREADS="1")
+    if Path("/sys/class/net/lo").exists():
+        os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")  # gloo on loopback, not the hostname's address
+    import datetime
+
     import torch
+    import torch.distributed as dist
 
     torch.set_num_threads(1)
+    torch.set_num_interop_threads(1)
+    dist.init_process_group(
+        "gloo",
+        init_method=f"file://{store}",
+        rank=rank,
+        world_size=world_size,
+        timeout=datetime.timedelta(seconds=COLLECTIVE_TIMEOUT),
+    )
     config = importlib.import_module("trainer.config")
     errors = importlib.import_module("trainer.errors")
     cfg = config.TrainConfig.from_json(cfg_json)
@@ -97,36 +117,62 @@ def _child(rank: int, world_size: int, port: int, target: str, cfg_json: str, re
         code = _import(target)(cfg).status.exit_code
     except errors.TrainerError as exc:
         code = exc.status.exit_code
+    finally:
+        if dist.is_initialized():  # a target that did not leave the group (a defective one)
+            dist.destroy_process_group()
     report = {"rank": rank, "exit_code": code, "writes": list(writes)}
     (Path(report_dir) / f"rank-{rank}.json").write_text(json.dumps(report), encoding="utf-8")
+
+
+def _stderr_tails(report_dir: Path, world_size: int) -> str:
+    parts = []
+    for rank in range(world_size):
+        path = report_dir / f"rank-{rank}.stderr"
+        text = path.read_text(encoding="utf-8", errors="replace").strip() if path.is_file() else ""
+        if text:
+            parts.append(f"--- rank {rank} stderr (tail) ---\n{text[-STDERR_TAIL:]}")
+    return "\n".join(parts)
 
 
 def spawn(target, cfg, world_size: int, report_dir: Path) -> DdpRun:
     """Train `cfg` with `world_size` spawned ranks calling `target(cfg)`; reports go to report_dir."""
     import torch.multiprocessing as mp
+    from torch.multiprocessing.spawn import ProcessException
 
     report_dir.mkdir(parents=True, exist_ok=True)
-    for old in report_dir.glob("rank-*.json"):
+    for old in [*report_dir.glob("rank-*.json"), *report_dir.glob("rank-*.stderr")]:
         old.unlink()
+    rendezvous = Path(tempfile.mkdtemp(prefix="pv-ddp-rendezvous-"))  # private: no other run can meet here
     t0 = time.perf_counter()
-    ctx = mp.start_processes(
-        _child,
-        args=(world_size, _free_port(), target_path(target), cfg.to_json(), str(report_dir)),
-        nprocs=world_size,
-        join=False,
-        start_method="spawn",
-    )
-    deadline = time.monotonic() + HANG_SECONDS
-    while not ctx.join(timeout=1.0):
-        if time.monotonic() > deadline:
-            for p in ctx.processes:
-                p.kill()
-            raise AssertionError(f"{world_size} ranks still running after {HANG_SECONDS:.0f} s: one hangs")
+    try:
+        ctx = mp.start_processes(
+            _child,
+            args=(world_size, str(rendezvous / "store"), target_path(target), cfg.to_json(), str(report_dir)),
+            nprocs=world_size,
+            join=False,
+            start_method="spawn",
+        )
+        deadline = time.monotonic() + HANG_SECONDS
+        try:
+            while not ctx.join(timeout=1.0):
+                if time.monotonic() > deadline:
+                    for p in ctx.processes:
+                        p.kill()
+                    raise AssertionError(
+                        f"{world_size} ranks still running after {HANG_SECONDS:.0f} s: one hangs\n"
+                        + _stderr_tails(report_dir, world_size)
+                    )
+        except ProcessException as exc:
+            raise AssertionError(f"{exc}\n{_stderr_tails(report_dir, world_size)}") from exc
+    finally:
+        shutil.rmtree(rendezvous, ignore_errors=True)
     wall = time.perf_counter() - t0
     got = {}
     for rank in range(world_size):
         path = report_dir / f"rank-{rank}.json"
-        assert path.is_file(), f"rank {rank} exited without reporting (crashed?)"
+        assert path.is_file(), f"rank {rank} exited without reporting (crashed?)\n" + _stderr_tails(
+            report_dir, world_size
+        )
         got[rank] = json.loads(path.read_text(encoding="utf-8"))
     return DdpRun(
         run_dir=Path(cfg.run_dir),

@@ -37,6 +37,7 @@ PARAMS = {
     "rtol": "tolerance relative to max |reference logits| (default 1e-5)",
 }
 REQUIRED_PARAMS = ("vocab_size", "reference_config", "reference_weights")
+TARGET_PARAMS = ("logits", "reference_config", "reference_weights")
 ARGS = ("ids", "weights")
 EXPENSIVE = True  # imports transformers, builds a reference per weight set, runs two models per example
 _WEIGHT_SETS = {0: (0.3, 1.0), 1: (0.02, 1.0), 2: (0.3, 1e-3)}  # (std, token-embedding scale)
@@ -80,8 +81,11 @@ def _pair(target, weights, vocab_size, max_seq_len, factory_kwargs, reference, c
                     m.weight.mul_(emb_scale)
     import transformers
 
+    cls = getattr(transformers, reference, None) if reference.isidentifier() else None
+    if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module)):
+        raise ValueError(f"reference {reference!r} is not a transformers model class (e.g. LlamaForCausalLM)")
     config = getattr(model, config_attr)
-    ref = getattr(transformers, reference)(rconf(config)).float()
+    ref = cls(rconf(config)).float()
     mapped = rweights(model.state_dict(), config)
     tied = bool(getattr(ref.config, "tie_word_embeddings", False))
     missing, unexpected = ref.load_state_dict(mapped, strict=False)

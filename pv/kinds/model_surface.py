@@ -59,6 +59,7 @@ PARAMS = {
     "rtol": "tolerance relative to max |logits| (default 1e-5; relative-position 1e-4 is typical)",
 }
 REQUIRED_PARAMS = ("property", "vocab_size")
+TARGET_PARAMS = ("logits", "loss", "logits_at")
 ARGS = ("ids", "probe")
 # Each example runs the model 2-4 times; shrinking a failure would run it hundreds of times more.
 EXPENSIVE = True
@@ -171,6 +172,7 @@ def _check(
         g = torch.Generator().manual_seed(probe)  # 8 × max_seq_len uniform tokens, seeded by the probe
         uniform = torch.randint(0, v, (8, min(max_seq_len, 64) + 1), generator=g)
         inputs, targets = _pair(uniform if shift == "pre-shifted" else uniform[:, :-1], shift)
+        out(inputs)  # the vocabulary check every property makes
         with S.mode(model, False), torch.no_grad():
             value = float(f.loss(inputs, targets))
         assert abs(value - math.log(v)) <= init_loss_tol, (
@@ -178,8 +180,6 @@ def _check(
             "the fresh model is not near-uniform (logit scale, init or a loss that is not a mean?)"
         )
     elif property == "loss-matches":
-        if t < 2:
-            return
         inputs, targets = _pair(x, shift)
         with S.mode(model, False), torch.no_grad():
             got = float(f.loss(inputs, targets))
@@ -194,6 +194,7 @@ def _check(
         g = torch.Generator().manual_seed(probe)  # 2 rows of min(V, 9) distinct tokens
         rows = [torch.randperm(v, generator=g)[: min(v, 9, max_seq_len + 1)] for _ in range(2)]
         inputs, targets = _pair(torch.stack(rows), shift)
+        out(inputs)
         model.zero_grad(set_to_none=True)
         with S.mode(model, True):
             f.loss(inputs, targets).backward()

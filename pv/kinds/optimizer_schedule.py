@@ -51,6 +51,7 @@ PARAMS = {
     "decay": "pinned decay policy {matrices, embeddings, norms, biases: true | false}",
 }
 REQUIRED_PARAMS = ("property", "config", "model", "betas", "eps", "min_lr_fraction", "decay")
+TARGET_PARAMS = ("config", "model", "update")
 ARGS = ("knobs", "seed")
 EXPENSIVE = True  # every example builds a model and an optimizer, the update property steps them
 

@@ -292,3 +292,70 @@ def test_data_prepare_with_a_missing_tokenizer_exits_8(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["data", "prepare", "--corpus", str(tmp_path), "--tokenizer",
                                     str(tmp_path / "no-tok"), "--out", str(tmp_path / "data")])  # fmt: skip
     assert res.exit_code == 8 and "no-tok" in res.stderr and res.stdout == ""
+
+
+# ── Ctrl-C and OS errors end with a status, never a traceback ─────────────────────────────────────────
+
+
+def test_an_interrupted_run_exits_130_and_skips_the_barrier(fake, dirs) -> None:
+    from trainer.errors import Interrupted
+
+    run = fake(status=RunStatus.INTERRUPTED, error=Interrupted("interrupted (Ctrl-C) after step 2 of 11"))
+    res = pretrain(dirs)
+    assert res.exit_code == 130 and isinstance(res.exception, SystemExit)
+    assert res.stderr.endswith("error: interrupted (Ctrl-C) after step 2 of 11\n")
+    assert run.finished == [False]  # a peer may sit in a collective after Ctrl-C
+
+
+def test_ctrl_c_outside_the_loop_exits_130_and_skips_the_barrier(fake, dirs) -> None:
+    run = fake(error=KeyboardInterrupt())
+    res = pretrain(dirs)
+    assert res.exit_code == 130 and res.stderr.endswith("error: interrupted (Ctrl-C); no output was left "
+                                                        "half-written\n")  # fmt: skip
+    assert "Aborted" not in res.output and run.finished == [False]
+
+
+def test_an_os_error_nobody_wrapped_exits_8_naming_the_file(fake, dirs) -> None:
+    run = fake(error=PermissionError(13, "Permission denied", "/x/run/train.jsonl"))
+    res = pretrain(dirs)
+    assert res.exit_code == 8 and isinstance(res.exception, SystemExit)
+    assert res.stderr.endswith(
+        "error: /x/run/train.jsonl: I/O error: Permission denied; no permission: choose a location you can "
+        "write to\n"
+    )
+    assert run.finished == [True]
+
+
+def test_an_os_error_on_a_peer_rank_is_silent(fake, dirs) -> None:
+    fake(env=DistEnv(rank=1, world_size=2, local_rank=1), error=OSError(28, "No space left on device"))
+    res = pretrain(dirs)
+    assert res.exit_code == 8 and res.stderr == ""
+
+
+def test_tokenizer_train_passes_force_and_ctrl_c_exits_130(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from trainer import tokenizer
+
+    seen: list[bool] = []
+
+    def fake_train(files, vocab_size, out, *, force=False):
+        seen.append(force)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tokenizer, "train_tokenizer", fake_train)
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("hello")
+    argv = [
+        "tokenizer",
+        "train",
+        "--corpus",
+        str(corpus),
+        "--vocab-size",
+        "300",
+        "--out",
+        str(tmp_path / "t"),
+    ]
+    for extra in ([], ["--force"]):
+        res = CliRunner().invoke(main, [*argv, *extra])
+        assert res.exit_code == 130 and "error: interrupted (Ctrl-C)" in res.stderr
+    assert seen == [False, True]

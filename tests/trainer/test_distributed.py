@@ -26,6 +26,7 @@ from trainer.cli import main
 from trainer.data import TokenStream
 from trainer.distributed import DistEnv, ShardedStream, detect, per_rank_batch, rank_slice, run_ddp
 from trainer.errors import PreflightError
+from trainer.runlog import RunLog
 
 torch.set_num_threads(1)
 
@@ -50,14 +51,21 @@ def run_ddp_no_allreduce(cfg):
 
 
 def run_ddp_every_rank_writes(cfg):
-    """Every rank logs, checkpoints and writes result.json (after the run dir was set up)."""
-    build = distributed.DistributedRealLoop.build
+    """Every rank logs, checkpoints and writes result.json once rank 0 has set up the run dir.
 
-    def writer_build(self, *args):
-        build(self, *args)
-        self.is_writer = True
+    The flip happens at the start of the epochs, after the run-dir setup that only rank 0 does: flipped
+    earlier (in build), both ranks raced through prepare_run_dir and rank 1 was refused ("already
+    holds a run") before it wrote anything, so the test failed on a different assertion.
+    """
+    epochs = distributed.DistributedRealLoop._epochs
 
-    distributed.DistributedRealLoop.build = writer_build
+    def every_rank_epochs(self, t0):
+        if not self.is_writer:
+            self.is_writer = True
+            self.log = RunLog(self.run_dir / "train.jsonl")
+        return epochs(self, t0)
+
+    distributed.DistributedRealLoop._epochs = every_rank_epochs
     return run_ddp(cfg)
 
 
@@ -187,6 +195,40 @@ def test_disjoint_falsifier_fails_on_per_rank_strided_windows() -> None:
 
     with pytest.raises(AssertionError, match="not the single-process batch"):
         ddp_disjoint.check(Strided, (2, 2, 4, 0, 0))
+
+
+def test_join_group_uses_an_initialized_group_only_if_it_is_the_launchers(tmp_path: Path) -> None:
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        distributed.join_group(DistEnv(0, 1, 0), "gloo")  # the same layout: used as it is
+        assert dist.get_world_size() == 1
+        with pytest.raises(PreflightError, match=r"rank 0 of 1, the environment says RANK=1 WORLD_SIZE=2"):
+            distributed.join_group(DistEnv(1, 2, 1), "gloo")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_spawned_ranks_meet_in_a_private_file_store_not_on_a_port(tmp_path: Path, monkeypatch) -> None:
+    """No TCP port is chosen and handed on (bind-and-close races with every other process on the
+    machine); each spawn gets a fresh rendezvous folder that no other run can share."""
+    import torch.multiprocessing as mp
+
+    seen = []
+
+    def fake_start_processes(fn, args, nprocs, join, start_method):
+        seen.append(args[1])
+        assert Path(args[1]).parent.is_dir() and not Path(args[1]).exists()
+        raise RuntimeError("stop here")  # only the arguments matter
+
+    monkeypatch.setattr(mp, "start_processes", fake_start_processes)
+    cfg = tiny_config(tmp_path / "run")
+    for i in range(2):
+        with pytest.raises(RuntimeError, match="stop here"):
+            _ddp.spawn(run_ddp, cfg, 2, tmp_path / f"reports-{i}")
+    assert len(set(seen)) == 2 and all(not Path(s).parent.exists() for s in seen)  # removed afterwards
+    assert not hasattr(_ddp, "_free_port")
 
 
 # ── 2 gloo ranks (spawned) ────────────────────────────────────────────────────────────────────────────

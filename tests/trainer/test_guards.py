@@ -11,7 +11,7 @@ import math
 import pytest
 
 from trainer import guards
-from trainer.errors import DivergenceError, NonFiniteError, PreflightError
+from trainer.errors import DeviceError, DivergenceError, NonFiniteError, PreflightError
 from trainer.status import RunStatus
 
 
@@ -213,3 +213,18 @@ def test_patience_window_is_the_last_epochs() -> None:
     # The best-before is the minimum of everything before the window, not the first epoch.
     assert guards.patience_exhausted([5.0, 3.0, 4.0, 3.5], 2)
     assert not guards.patience_exhausted([5.0, 3.0, 4.0, 2.5], 1)
+
+
+def test_memory_preflight_refuses_only_what_cannot_fit() -> None:
+    assert guards.TRAIN_BYTES_PER_PARAM == 16  # float32 weights, gradients and two AdamW moments
+    guards.memory_preflight(1000, 16_000, "cpu")  # exactly fits
+    guards.memory_preflight(10**12, None, "mps")  # free memory unknown: nothing to judge
+    with pytest.raises(DeviceError) as err:
+        guards.memory_preflight(1001, 16_000, "cuda:0")
+    assert str(err.value) == (
+        "[GATE-TRAIN-DEVICE] the model has 1,001 parameters: training needs at least 0.0 GiB (weights, "
+        "gradients, AdamW state) but cuda:0 has 0.0 GiB available; lower --vocab-size or choose a smaller "
+        "--model"
+    )
+    with pytest.raises(DeviceError, match=r"needs at least 32\.0 GiB .* cpu has 2\.0 GiB available"):
+        guards.memory_preflight(2**31, 2**31, "cpu")

@@ -12,7 +12,7 @@ import torch
 from click.testing import CliRunner
 
 from trainer import loop
-from trainer.checkpoint import ckpt_paths
+from trainer.checkpoint import CHECKSUM_FIELD, ckpt_paths, metadata_checksum
 from trainer.cli import main
 from trainer.config import TrainConfig
 from trainer.errors import DataError
@@ -46,6 +46,7 @@ def edit_last_epoch(run_dir: Path, *, record: bool = True, metadata: bool = True
         meta_path = ckpt_paths(run_dir, epoch)[2]
         meta = json.loads(meta_path.read_text())
         meta.update(changes)
+        meta[CHECKSUM_FIELD] = metadata_checksum(meta)  # a consistent forgery: other checks must catch it
         meta_path.write_text(json.dumps(meta))
 
 
@@ -83,6 +84,16 @@ def test_tampered_optimizer_file_fails_sha(run_copy: Path) -> None:
     data[-1] ^= 0xFF
     optim.write_bytes(bytes(data))
     assert failed(run_copy) == {"checkpoint-sha"}
+
+
+def test_edited_metadata_fails_its_checksum(run_copy: Path) -> None:
+    meta_path = ckpt_paths(run_copy, 0)[2]
+    meta = json.loads(meta_path.read_text())
+    meta["tokens_seen"] += 1  # log and files untouched: only the metadata's own checksum can tell
+    meta_path.write_text(json.dumps(meta))
+    report = qa_run(run_copy)
+    sha = next(c for c in report.failed if c.name == "checkpoint-sha")
+    assert "epoch-000.metadata.json does not match its metadata_sha256" in sha.detail
 
 
 def test_nonfinite_value_fails(run_copy: Path) -> None:

@@ -93,11 +93,18 @@ def test_vocab_size_below_bytes_plus_specials_fails_clearly(few_files: list[Path
     assert not (tmp_path / "tok").exists()
 
 
-def test_vocab_size_the_corpus_cannot_support_fails(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("vocab_size", "message"),
+    [
+        (5000, r"cannot support 5000 tokens: .* at most 258 \+ the corpus size in bytes = 270"),  # untrained
+        (269, r"only supports \d+ tokens, fewer than the 269"),  # within the bound, short after training
+    ],
+)
+def test_vocab_size_the_corpus_cannot_support_fails(tmp_path: Path, vocab_size: int, message: str) -> None:
     f = tmp_path / "small.txt"
     f.write_text("abc abc abd\n")
-    with pytest.raises(DataError, match=r"only supports \d+ tokens, fewer than the 5000"):
-        train_tokenizer([f], 5000, tmp_path / "tok")
+    with pytest.raises(DataError, match=message):
+        train_tokenizer([f], vocab_size, tmp_path / "tok")
     assert not (tmp_path / "tok").exists()
 
 
@@ -182,7 +189,10 @@ def test_output_is_atomic_and_refuses_unrelated_folders(
 ) -> None:
     out = tmp_path / "tok"
     first = train_tokenizer(few_files, 300, out)
-    assert train_tokenizer(few_files, 310, out).vocab_size == 310  # a previous tokenizer is replaced
+    with pytest.raises(DataError, match="already holds a tokenizer; replacing it would break every dataset"):
+        train_tokenizer(few_files, 310, out)  # datasets record its fingerprint: not without force
+    assert BpeTokenizer.load(out).fingerprint == first.fingerprint
+    assert train_tokenizer(few_files, 310, out, force=True).vocab_size == 310  # forced: replaced
     assert BpeTokenizer.load(out).fingerprint != first.fingerprint
 
     unrelated = tmp_path / "notes"
@@ -198,7 +208,7 @@ def test_output_is_atomic_and_refuses_unrelated_folders(
         (path).write_text(text)
 
     monkeypatch.setattr(tokmod, "write_text_atomic", boom)
-    with pytest.raises(OSError, match="disk full"):
-        train_tokenizer(few_files, 320, out)
+    with pytest.raises(DataError, match="cannot write the tokenizer: disk full"):
+        train_tokenizer(few_files, 320, out, force=True)
     assert BpeTokenizer.load(out).vocab_size == 310  # the old tokenizer is untouched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes", "tok"]  # no staging left behind
