@@ -12,9 +12,11 @@ mapping with any of: `values` (list), `int` / `float` ([lo, hi]), `absent` (defa
 out), `option` (default `--name` with `_` → `-`), `field` (the config field it sets; default `name`).
 
 The rule, restated here: a flag that is given reaches its field unchanged (a switch: true); a flag
-that is left out leaves its field at the `presets` row when one applies — `presets: {field, table}`:
-the effective value of `field` selects `table[value]`, a row of {field: default} (a regime table) —
-else at `defaults[field]`; a field with neither is not judged when its flag is absent. With
+that is left out leaves its field at the `presets` row when one applies, else at `defaults[field]`;
+a field with neither is not judged when its flag is absent. `presets` is a table of rows
+{field: default} (a regime table) and what selects the row: `field` (the effective value of a config
+field) or `flag` (the drawn value of a flag, else `default`). A flag with `field: null` only selects
+(it sets no config field of its own). With
 `selector` `(config) -> callable` and `routes` {value: callable name} keyed by the effective value of
 `route_by`, the callable chosen must be the declared one.
 """
@@ -30,7 +32,7 @@ SUMMARY = "drawn argv parsed by the CLI's own click/argparse parser + resolver v
 PARAMS = {
     "flag_space": "{name: switch | [values] | {values, int, float, absent, option, field}}: the drawn flags",
     "defaults": "{field: value} the config holds when its flag is left out",
-    "presets": "{field, table}: the value of `field` selects table[value] = {field: default} (regimes)",
+    "presets": "{table, field | flag [+ default]}: the row table[value] = {field: default} that applies",
     "required": "argv every invocation needs (default none)",
     "resolver": "parsed params (click dict / argparse Namespace) -> config: a name next to the target "
     "or module:attr (default: the parsed values)",
@@ -130,12 +132,19 @@ def field_of(cfg, field: str):
 
 def expected(flags: dict, table: dict[str, dict], defaults: dict, presets: dict | None) -> dict:
     """{field: value the rule predicts} for every field the rule decides."""
-    given = {s["field"]: flags[n] for n, s in table.items() if flags.get(n) is not None}
-    switches = {s["field"]: bool(flags.get(n)) for n, s in table.items() if s.get("switch")}
+    fields = {n: s["field"] for n, s in table.items() if s["field"] is not None}
+    given = {fields[n]: flags[n] for n in fields if flags.get(n) is not None}
+    switches = {fields[n]: bool(flags.get(n)) for n in fields if table[n].get("switch")}
     want = {**defaults}
     if presets:
-        by = presets["field"]
-        row_key = given.get(by, switches.get(by, defaults.get(by)))
+        if "flag" in presets:
+            if presets["flag"] not in table:
+                raise ValueError(f"presets.flag {presets['flag']!r} is not in flag_space ({sorted(table)})")
+            row_key = flags.get(presets["flag"])
+            row_key = presets.get("default") if row_key is None else row_key
+        else:
+            by = presets["field"]
+            row_key = given.get(by, switches.get(by, defaults.get(by)))
         row = presets["table"].get(row_key)
         assert row is not None or row_key is None, (
             f"presets has no row {row_key!r} (rows: {sorted(presets['table'])})"
