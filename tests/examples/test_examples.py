@@ -153,3 +153,38 @@ def test_a_deliberate_breakage_turns_the_gate_red(breakage: Breakage, tmp_path: 
     assert code == 1, f"{breakage.name} was not caught: {json.dumps(report['tests'], indent=1)}"
     assert failed(report) == breakage.caught_by, json.dumps(report["tests"], indent=1)
     assert all(g["verdict"] == "FAIL" for g in report["gates"])
+
+
+def test_the_project_kind_fails_a_step_that_never_trains(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tinytrain's own kind (overfit-batch), as pv loads it, passes the real step and fails a broken one."""
+    import importlib
+
+    root = EXAMPLES / "tinytrain"
+    monkeypatch.setenv("PV_PROJECT_ROOT", str(root))  # target_packages = ["tinytrain"]
+    monkeypatch.syspath_prepend(str(root))
+    from pv.config import load_config
+    from pv.kinds import KindRegistry
+
+    kind = KindRegistry.for_config(load_config(root)).load("overfit-batch")
+    import torch
+
+    model = importlib.import_module("tinytrain.model")
+    optim = importlib.import_module("tinytrain.optim")
+    params = {
+        "config": "tinytrain.config:TrainConfig",
+        "config_kwargs": {"lr": 0.01, "warmup_steps": 2, "num_steps": 30},
+        "optimizer": "tinytrain.optim:build_optimizer",
+        "update": "tinytrain.optim:update",
+        "vocab_size": 64,
+        "seq_len": 16,
+    }
+    kind.check(model.build_model, 0, **params)
+
+    def update_without_step(optimizer, schedule, step, cfg):  # clips and reports, never steps
+        params_ = [p for group in optimizer.param_groups for p in group["params"]]
+        return float(torch.nn.utils.clip_grad_norm_(params_, cfg.grad_clip))
+
+    update_without_step.__module__ = "tinytrain.optim"  # the project's code, as a user's bug would be
+    monkeypatch.setattr(optim, "update", update_without_step)
+    with pytest.raises(AssertionError, match="the step does not train"):
+        kind.check(model.build_model, 0, **params)

@@ -79,7 +79,7 @@ def _fit(
     losses = []
     for s in range(steps):
         loss = model(input_ids=x, labels=x).loss
-        losses.append(float(loss))
+        losses.append(loss.item())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         step_fn(opt, schedule, s, cfg)
