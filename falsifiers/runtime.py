@@ -62,6 +62,11 @@ def tiny_tokenizer_dir() -> Path:
     return root / "tokenizer"
 
 
+def load_tiny_tokenizer(tokenizer_cls):
+    """The shared tiny tokenizer, loaded through the class under test (round-trip's `load` adapter)."""
+    return tokenizer_cls.load(tiny_tokenizer_dir())
+
+
 @functools.cache
 def tiny_dataset_dir() -> Path:
     data = importlib.import_module("trainer.data")
@@ -122,6 +127,12 @@ def tiny_run(entry=None) -> TinyRun:
         config=cfg,
     )
     return _RUNS[entry]
+
+
+def launch_tiny_run(entry, run_dir: Path | None = None) -> Path:
+    """record-schema's `launch` adapter: the shared tiny run of `entry` (made once per process, not
+    in `run_dir`), so every kind that reads the run reads the same one; returns its directory."""
+    return tiny_run(entry).run_dir
 
 
 def fresh_run_dir(name: str) -> Path:

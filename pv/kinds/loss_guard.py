@@ -4,6 +4,13 @@ The oracle restates the contract rule independently of the trainer: epoch 0 may 
 (10.0 finetune, 2·ln(V) from scratch), epoch N may not exceed 2·val[N-1] (strictly greater diverges:
 exactly double is allowed), and a non-finite val loss stops with NONFINITE before any other rule.
 rule `step-finite` instead feeds each value as a step loss and as a grad norm to a per-step guard.
+
+Target (rule epoch): a guard called once per epoch, by default as
+`guard(epoch, val_loss, prev_val_loss, mode, vocab_size)` (prev_val_loss None at epoch 0); (rule
+step-finite) `guard(step, loss, grad_norm)`. It returns (any value) to accept and raises to stop.
+Adapters for a guard written elsewhere (pv.kinds._verdicts): `arguments` reorders or drops the values,
+`status_of` reads the status label from the raised exception, `raises` names the class a stop must be,
+`labels` renames the two verdicts.
 """
 
 from __future__ import annotations
@@ -20,7 +27,18 @@ PARAMS = {
     "vocab_size": "vocabulary size for the from-scratch cap 2·ln(V) (default 512)",
     "factor": "divergence factor the contract pins (default 2.0)",
     "finetune_cap": "epoch-0 cap in finetune mode the contract pins (default 10.0)",
+    "arguments": "the guard's positional arguments by name (epoch: epoch, val_loss, prev_val_loss, mode, "
+    "vocab_size; step-finite: step, loss, grad_norm; default: all, in that order)",
+    "status_of": "adapter (exc) -> status label (default exc.status.label, else the class name)",
+    "raises": "exception class every stop must be (ValueError, pkg.mod:Stop); default any",
+    "labels": "{nonfinite, divergence}: the status labels the guard uses (default NONFINITE, DIVERGENCE)",
 }
+TARGET_PARAMS = ("status_of",)
+ARGUMENTS = {
+    "epoch": ("epoch", "val_loss", "prev_val_loss", "mode", "vocab_size"),
+    "step-finite": ("step", "loss", "grad_norm"),
+}
+LABELS = {"nonfinite": "NONFINITE", "divergence": "DIVERGENCE"}
 REQUIRED_PARAMS = ("rule",)
 ARGS = ("trace",)
 
@@ -40,7 +58,7 @@ def oracle(trace, mode="from-scratch", vocab_size=512, factor=2.0, finetune_cap=
     return None
 
 
-def strategies(rule, mode="from-scratch", vocab_size=512, factor=2.0, finetune_cap=10.0):
+def strategies(rule, mode="from-scratch", vocab_size=512, factor=2.0, finetune_cap=10.0, **_adapters):
     c = cap(mode, vocab_size, finetune_cap)
     # Ratios concentrate on the boundary (exactly the factor, one ulp either side) where `>`/`>=` differ.
     ratio = st.one_of(
@@ -62,36 +80,55 @@ def strategies(rule, mode="from-scratch", vocab_size=512, factor=2.0, finetune_c
     return {"trace": traces()}
 
 
-def _status(exc: BaseException) -> str:
-    status = getattr(exc, "status", None)
-    return str(getattr(status, "label", status))
-
-
-def check(target, trace, rule, mode="from-scratch", vocab_size=512, factor=2.0, finetune_cap=10.0):
+def check(
+    target,
+    trace,
+    rule,
+    mode="from-scratch",
+    vocab_size=512,
+    factor=2.0,
+    finetune_cap=10.0,
+    arguments=None,
+    status_of=None,
+    raises=None,
+    labels=None,
+):
     __tracebackhide__ = True
+    from pv.kinds._verdicts import refusal
+
+    if rule not in ARGUMENTS:
+        raise ValueError(f"loss-guard rule must be 'epoch' or 'step-finite', got {rule!r}")
+    unknown = sorted(set(labels or {}) - set(LABELS))
+    if unknown:
+        raise ValueError(f"labels has unknown key(s) {unknown}; use {sorted(LABELS)}")
+    names = {**LABELS, **(labels or {})}
+    rename = {"NONFINITE": names["nonfinite"], "DIVERGENCE": names["divergence"], None: None}
+    arguments = tuple(arguments or ARGUMENTS[rule])
     trace = [float(v) for v in trace]
     if rule == "step-finite":
         for step, v in enumerate(trace):
             for loss, gnorm in ((v, 1.0), (1.0, v)):
-                try:
-                    target(step, loss, gnorm)
-                    got = None
-                except Exception as exc:  # any raise is judged by its status below
-                    got = _status(exc)
-                want = None if math.isfinite(v) else "NONFINITE"
+                values = {"step": step, "loss": loss, "grad_norm": gnorm}
+                _, got = refusal(target, arguments, values, status_of, raises)
+                want = None if math.isfinite(v) else names["nonfinite"]
                 assert got == want, (
                     f"step {step} loss={loss} grad_norm={gnorm}: guard gave {got}, rule says {want}"
                 )
         return
-    if rule != "epoch":
-        raise ValueError(f"loss-guard rule must be 'epoch' or 'step-finite', got {rule!r}")
-    want = oracle(trace, mode, vocab_size, factor, finetune_cap)
+    oracle_stop = oracle(trace, mode, vocab_size, factor, finetune_cap)
+    want = None if oracle_stop is None else (oracle_stop[0], rename[oracle_stop[1]])
     got = None
     for i, v in enumerate(trace):
-        try:
-            target(i, v, trace[i - 1] if i else None, mode, vocab_size)
-        except Exception as exc:
-            got = (i, _status(exc))
+        values = {
+            "epoch": i,
+            "val_loss": v,
+            "prev_val_loss": trace[i - 1] if i else None,
+            "mode": mode,
+            "vocab_size": vocab_size,
+        }
+        refused, status = refusal(target, arguments, values, status_of, raises)
+        if refused:
+            got = (i, status)
             break
     assert got == want, (
         f"val-loss trace {trace} ({mode}, vocab {vocab_size}): guard stopped at {got}, "

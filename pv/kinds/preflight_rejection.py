@@ -2,7 +2,11 @@
 
 guard `vocab`  (target vocab_preflight(tokenizer_vocab, model_vocab)): refuse iff tokenizer > model.
 guard `budget` (target budget_preflight(planned, corpus, allow_cycle)): refuse iff corpus ≤ 0, or
-planned > corpus without cycling. A refusal must carry status PREFLIGHT; an acceptance must not raise.
+planned > corpus without cycling. A refusal must carry `status` (default PREFLIGHT); an acceptance must
+not raise. For a guard written elsewhere (pv.kinds._verdicts): `arguments` gives its parameter order
+(vocab: tokenizer_vocab, model_vocab; budget: planned, corpus, allow_cycle), `status_of` reads the label
+from the raised exception (default `exc.status.label`, else the class name), `raises` names the class a
+refusal must be, and `status: null` checks only that it refused (with `raises`, the class is the verdict).
 """
 
 from __future__ import annotations
@@ -11,8 +15,20 @@ from hypothesis import strategies as st
 
 NAME = "preflight-rejection"
 SUMMARY = "vocab / budget preflight on generated sizes vs the refusal rule"
-PARAMS = {"guard": "vocab | budget"}
+PARAMS = {
+    "guard": "vocab | budget",
+    "status": "status label a refusal carries (default PREFLIGHT; null: not checked)",
+    "arguments": "the guard's positional arguments by name (default: vocab tokenizer_vocab, model_vocab; "
+    "budget planned, corpus, allow_cycle)",
+    "status_of": "adapter (exc) -> status label (default exc.status.label, else the class name)",
+    "raises": "exception class every refusal must be (ValueError, pkg.mod:VocabError); default any",
+}
 REQUIRED_PARAMS = ("guard",)
+TARGET_PARAMS = ("status_of",)
+ARGUMENTS = {
+    "vocab": ("tokenizer_vocab", "model_vocab"),
+    "budget": ("planned", "corpus", "allow_cycle"),
+}
 ARGS = ("sizes",)
 
 
@@ -25,7 +41,7 @@ def oracle(guard: str, sizes) -> bool:
     return corpus <= 0 or (planned > corpus and not cycle)
 
 
-def strategies(guard):
+def strategies(guard, **_adapters):
     n = st.integers(2, 70000)
     if guard == "vocab":
         # Equal sizes and off-by-one are where `>` vs `>=` bugs live.
@@ -38,18 +54,19 @@ def strategies(guard):
     }
 
 
-def check(target, sizes, guard):
+def check(target, sizes, guard, status="PREFLIGHT", arguments=None, status_of=None, raises=None):
     __tracebackhide__ = True
+    from pv.kinds._verdicts import refusal
+
+    if guard not in ARGUMENTS:
+        raise ValueError(f"preflight-rejection guard must be vocab or budget, got {guard!r}")
     sizes = tuple(sizes)
-    try:
-        target(*sizes)
-        refused, status = False, None
-    except Exception as exc:
-        refused, status = True, str(getattr(getattr(exc, "status", None), "label", type(exc).__name__))
+    values = dict(zip(ARGUMENTS[guard], sizes, strict=True))
+    refused, got = refusal(target, tuple(arguments or ARGUMENTS[guard]), values, status_of, raises)
     want = oracle(guard, sizes)
     assert refused == want, (
-        f"{guard} preflight with {sizes}: {'refused' if refused else 'accepted'}, the rule says "
+        f"{guard} preflight with {values}: {'refused' if refused else 'accepted'}, the rule says "
         f"{'refuse' if want else 'accept'}"
     )
-    if refused:
-        assert status == "PREFLIGHT", f"{guard} preflight refused {sizes} with {status}, not PREFLIGHT"
+    if refused and status is not None:
+        assert got == status, f"{guard} preflight refused {values} with {got}, not {status}"

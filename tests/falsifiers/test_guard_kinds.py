@@ -110,3 +110,91 @@ def test_raises_catches_silent_fallback():
         raises.check(fallback, status="DEVICE_ERROR", args=["cuda"])
     with pytest.raises(AssertionError, match="status"):
         raises.check(lambda n: (_ for _ in ()).throw(ValueError(n)), status="DEVICE_ERROR", args=["cuda"])
+
+
+# ── adapters: guards written elsewhere, with their own exceptions and argument order ──────────────────
+class VocabMismatch(ValueError):
+    """A user's refusal: no `.status` at all, so its class name is the verdict."""
+
+
+class Verdict:
+    def __init__(self, code):
+        self.code = code
+
+
+def user_vocab_check(model_vocab, tokenizer_vocab):  # the user's order: model first
+    if tokenizer_vocab > model_vocab:
+        raise VocabMismatch(f"tokenizer emits {tokenizer_vocab} ids, the model embeds {model_vocab}")
+
+
+def test_a_users_vocab_check_with_its_own_exception_and_order(falsified):
+    user = {
+        "arguments": ["model_vocab", "tokenizer_vocab"],
+        "raises": "ValueError",
+        "status": "VocabMismatch",
+    }
+    search(preflight_rejection, user_vocab_check, guard="vocab", **user)
+    # the default order feeds (tokenizer, model) into (model, tokenizer): refusals swap
+    falsified(preflight_rejection, user_vocab_check, guard="vocab", raises="ValueError", status=None)
+
+    def crashes(model_vocab, tokenizer_vocab):  # a TypeError is a crash, not the declared refusal
+        if tokenizer_vocab > model_vocab:
+            raise TypeError("bug")
+
+    falsified(preflight_rejection, crashes, guard="vocab", **user)
+
+
+def test_status_of_and_labels_read_a_users_verdicts(monkeypatch, falsified):
+    import pv.runtime
+
+    class Halt(Exception):
+        def __init__(self, why):
+            super().__init__(why)
+            self.why = why
+
+    adapters = {"tests:why": lambda exc: exc.why, "tests:code": lambda v: v.code}
+    monkeypatch.setattr(pv.runtime, "resolve", lambda target: adapters[target])
+
+    def guard(val_loss, prev_val_loss, mode, vocab_size):  # no epoch argument
+        if not math.isfinite(val_loss):
+            raise Halt("nan")
+        limit = 2 * math.log(vocab_size) if prev_val_loss is None else 2.0 * prev_val_loss
+        if val_loss > limit:
+            raise Halt("diverged")
+
+    user = {
+        "arguments": ["val_loss", "prev_val_loss", "mode", "vocab_size"],
+        "status_of": "tests:why",
+        "labels": {"nonfinite": "nan", "divergence": "diverged"},
+        "raises": "Halt",
+    }
+    search(loss_guard, guard, rule="epoch", vocab_size=2048, **user)
+    falsified(loss_guard, guard, rule="epoch", vocab_size=2048, **{**user, "raises": "KeyError"})
+
+    def verdict(target_loss, val_losses, completed):
+        if val_losses and min(val_losses) <= target_loss:
+            return Verdict("converged")
+        return Verdict("budget-spent" if completed else "stopped")
+
+    names = {"ok": "converged", "not_converged": "budget-spent", "early_stop": "stopped"}
+    order = ["target_loss", "val_losses", "completed"]
+    search(convergence_verdict, verdict, arguments=order, verdict_of="tests:code", labels=names)
+
+    def strict(target_loss, val_losses, completed):  # reaching the target exactly is not enough
+        if val_losses and min(val_losses) < target_loss:
+            return Verdict("converged")
+        return Verdict("budget-spent" if completed else "stopped")
+
+    falsified(convergence_verdict, strict, arguments=order, verdict_of="tests:code", labels=names)
+
+
+def test_raises_by_class_without_a_status():
+    def device(name):
+        raise VocabMismatch(name)
+
+    raises.check(device, raises="ValueError", args=["cuda"])
+    raises.check(device, raises=f"{__name__}:VocabMismatch", args=["cuda"])
+    with pytest.raises(AssertionError, match="not the declared KeyError"):
+        raises.check(device, raises="KeyError", args=["cuda"])
+    with pytest.raises(ValueError, match="needs `status` or `raises`"):
+        raises.check(device, args=["cuda"])

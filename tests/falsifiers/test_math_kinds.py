@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from falsifiers.kinds import determinism
-from pv.kinds import constant_matches, equivalence, kernel_property
+from pv.kinds import constant_matches, determinism, equivalence, kernel_property
 from tests.falsifiers.conftest import search
 
 torch.set_num_threads(1)
@@ -106,6 +105,37 @@ def test_determinism_catches_unseeded_and_seed_ignoring(falsified):
     falsified(determinism, numpy_forgotten, probe="seeded-rngs")
     falsified(determinism, lambda seed: torch.rand(2), probe="call")
     falsified(determinism, lambda seed: 42, probe="call")
+
+
+def test_determinism_builds_the_declared_model(monkeypatch, falsified):
+    """model-init builds through the `model` factory the contract names, right after the seeding."""
+    import pv.runtime
+
+    def factory(vocab_size, max_seq_len, width=4):
+        return torch.nn.Sequential(torch.nn.Embedding(vocab_size, width), torch.nn.Linear(width, vocab_size))
+
+    def fixed_init(vocab_size, max_seq_len, width=4):  # ignores the global RNG: the seed cannot matter
+        model = factory(vocab_size, max_seq_len, width)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.fill_(0.5)
+        return model
+
+    built = []
+
+    def spy(vocab_size, max_seq_len, width=4):
+        built.append((vocab_size, max_seq_len, width))
+        return factory(vocab_size, max_seq_len, width)
+
+    models = {"local:factory": spy, "local:fixed": fixed_init}
+    monkeypatch.setattr(pv.runtime, "resolve", lambda target: models[target])
+    shape = {"vocab_size": 11, "max_seq_len": 4, "factory_kwargs": {"width": 3}}
+    search(determinism, torch.manual_seed, probe="model-init", model="local:factory", max_examples=3, **shape)
+    assert built and set(built) == {(11, 4, 3)}, built
+    falsified(determinism, torch.manual_seed, probe="model-init", model="local:fixed", **shape)
+    falsified(determinism, lambda seed: None, probe="model-init", model="local:factory", **shape)
+    with pytest.raises(ValueError, match="needs the `model` factory"):
+        determinism.check(torch.manual_seed, 0, probe="model-init")
 
 
 def test_constant_matches_catches_drift():

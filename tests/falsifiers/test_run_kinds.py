@@ -13,17 +13,10 @@ import pytest
 import torch
 from torch import nn
 
+import pv.runtime
 from falsifiers import runtime
-from falsifiers.kinds import (
-    cli_routing,
-    dataset_integrity,
-    model_property,
-    record_schema,
-    round_trip,
-    run_artifacts,
-    stream_exhaustion,
-    validator_robustness,
-)
+from falsifiers.kinds import dataset_integrity, run_artifacts, stream_exhaustion, validator_robustness
+from pv.kinds import cli_routing, model_property, record_schema, round_trip
 from tests.falsifiers.conftest import search
 
 torch.set_num_threads(1)
@@ -96,15 +89,60 @@ def cli_module(monkeypatch):
         "resolve_ignores_explicit_lr": resolve_ignores_explicit_lr,
         "select": select,
     }
-    monkeypatch.setattr(runtime, "resolve_sibling", lambda target, name: objs[name])
-    monkeypatch.setattr(runtime, "resolve", lambda target: objs[target])
+    monkeypatch.setattr(pv.runtime, "resolve_sibling", lambda target, name: objs[name])
+    monkeypatch.setattr(pv.runtime, "resolve", lambda target: objs[target])
+
+
+# The flag mapping this repo's cli.yaml declares for `trainer pretrain`, on the local command.
+PRETRAIN = {
+    "required": ["--dataset", "d", "--tokenizer", "t", "--run-dir", "r"],
+    "flag_space": {
+        "synthetic": "switch",
+        "mode": [None, *sorted(REGIMES)],
+        "lr": {"values": [1e-4, 3e-3], "float": [1e-6, 1.0]},
+        "warmup_steps": {"int": [0, 500]},
+        "target_val_loss": {"float": [0.1, 9.0]},
+        "vocab_size": {"int": [2, 70000]},
+        "device": [None, "cpu", "cuda", "cuda:1", "mps", "auto"],
+    },
+    "defaults": {"mode": "from-scratch", "vocab_size": None},
+    "presets": {"field": "mode", "table": REGIMES},
+    "selector": "select",
+    "route_by": "synthetic",
+    "routes": {"true": "drive_synthetic", "false": "drive_real"},  # YAML keys arrive as text
+}
 
 
 def test_cli_routing_catches_synthetic_default_and_ignored_flag(cli_module, falsified):
-    params = {"regimes": REGIMES, "default_mode": "from-scratch", "selector": "select"}
-    search(cli_routing, make_command(False), resolver="resolve_clean", **params)
-    falsified(cli_routing, make_command(True), resolver="resolve_clean", **params)
-    falsified(cli_routing, make_command(False), resolver="resolve_ignores_explicit_lr", **params)
+    search(cli_routing, make_command(False), resolver="resolve_clean", **PRETRAIN)
+    falsified(cli_routing, make_command(True), resolver="resolve_clean", **PRETRAIN)
+    falsified(cli_routing, make_command(False), resolver="resolve_ignores_explicit_lr", **PRETRAIN)
+
+
+def make_parser(lr_dest="lr"):
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="train")
+    parser.add_argument("--lr", type=float, default=1e-3, dest=lr_dest)
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--no-tie", action="store_true")
+    return parser
+
+
+def test_cli_routing_reads_an_argparse_parser_without_a_resolver(falsified):
+    space = {
+        "lr": {"float": [1e-5, 1.0]},
+        "steps": [None, 1, 7],
+        "no_tie": {"switch": True, "option": "--no-tie", "field": "no_tie"},
+    }
+    params = {"flag_space": space, "defaults": {"lr": 1e-3, "steps": 100}}
+    search(cli_routing, make_parser, **params)  # a factory of the parser
+    search(cli_routing, make_parser(), **params)  # the parser itself
+    with pytest.raises(AssertionError, match="has no field 'lr'"):
+        search(cli_routing, make_parser("learning_rate"), **params)
+    falsified(cli_routing, make_parser(), flag_space=space, defaults={"lr": 3e-4, "steps": 100})
+    with pytest.raises(AssertionError, match="refused argv"):  # a flag the parser does not know
+        search(cli_routing, make_parser(), flag_space={"epochs": [1]})
 
 
 # ── round-trip: a byte tokenizer, clean and one that drops NUL bytes ──────────────────────────────────
@@ -136,15 +174,69 @@ class SpecialTok(ByteTok):
         return [256] if text == "<|endoftext|>" else super().encode(text)
 
 
-@pytest.fixture
-def no_tiny_tokenizer(monkeypatch, tmp_path):
-    monkeypatch.setattr(runtime, "tiny_tokenizer_dir", lambda: tmp_path)
+class ShortVocabTok(ByteTok):
+    vocab_size = 200  # says 200 but emits every byte: ids leave the vocabulary
 
 
-def test_round_trip_catches_dropped_byte_and_forged_special(no_tiny_tokenizer, falsified):
-    search(round_trip, ByteTok, subject="tokenizer")
+def test_round_trip_catches_dropped_byte_forged_special_and_ids_out_of_range(falsified):
+    search(round_trip, ByteTok, subject="tokenizer")  # a class: built with no arguments
+    search(round_trip, ByteTok(), subject="tokenizer")  # the tokenizer itself
     falsified(round_trip, DroppingTok, subject="tokenizer")
     falsified(round_trip, SpecialTok, subject="tokenizer")
+    falsified(round_trip, ShortVocabTok, subject="tokenizer")
+    falsified(round_trip, ByteTok, subject="tokenizer", vocab_size=128)  # the model's vocabulary
+    search(round_trip, SpecialTok, subject="tokenizer", specials_in_text="allowed")
+
+
+def test_round_trip_reads_an_hf_tokenizers_tokenizer_as_it_is():
+    tokenizers = pytest.importorskip("tokenizers")
+    tok = tokenizers.Tokenizer(tokenizers.models.BPE())
+    tok.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = tokenizers.decoders.ByteLevel()
+    trainer = tokenizers.trainers.BpeTrainer(
+        vocab_size=300, initial_alphabet=tokenizers.pre_tokenizers.ByteLevel.alphabet()
+    )
+    tok.train_from_iterator(["def f(x):\n    return x + 1\n"] * 20, trainer)
+    search(round_trip, tok, subject="tokenizer", max_examples=40)  # Encoding.ids, get_vocab_size()
+
+
+@pytest.fixture
+def local_loader(monkeypatch):
+    real = pv.runtime.resolve
+    monkeypatch.setattr(
+        pv.runtime, "resolve", lambda t: (lambda cls: cls.load("unused")) if t == "local:load" else real(t)
+    )
+
+
+def test_round_trip_loads_through_the_declared_adapter(local_loader, falsified):
+    search(round_trip, ByteTok, subject="tokenizer", load="local:load")
+    falsified(round_trip, DroppingTok, subject="tokenizer", load="local:load")
+
+
+class Config:
+    def __init__(self, name, steps, lossy=False):
+        self.name, self.steps, self.lossy = name, steps, lossy
+
+    def to_json(self):
+        return json.dumps({"name": self.name.strip() if self.lossy else self.name, "steps": self.steps})
+
+    @classmethod
+    def from_json(cls, text):
+        return cls(**json.loads(text))
+
+    def __eq__(self, other):
+        return (self.name, self.steps) == (other.name, other.steps)
+
+
+class LossyConfig(Config):
+    def __init__(self, name, steps, lossy=True):
+        super().__init__(name, steps, lossy)
+
+
+def test_round_trip_of_a_config_with_drawn_fields(falsified):
+    fields = {"name": "text", "steps": "int"}
+    search(round_trip, Config, subject="config", fields=fields)
+    falsified(round_trip, LossyConfig, subject="config", fields=fields)
 
 
 # ── record-schema and run-artifacts: hand-made records and run dirs ──────────────────────────────────
@@ -166,7 +258,7 @@ def step(i, **over):
 
 def test_record_schema_catches_missing_field_synthetic_label_placeholder_and_short_budget():
     good = [step(i) for i in range(1, 7)] + [{"event": "epoch", "epoch": 0, "val_loss": 4.0}]
-    record_schema.check_records(good, 6, REQUIRED)
+    record_schema.check_records(good, 6, REQUIRED, "real")
     broken = {
         "missing": [step(i) for i in range(1, 6)] + [{k: v for k, v in step(6).items() if k != "grad_norm"}],
         "synthetic": [step(i, drive="synthetic") for i in range(1, 7)],
@@ -176,8 +268,39 @@ def test_record_schema_catches_missing_field_synthetic_label_placeholder_and_sho
     }
     for name, recs in broken.items():
         with pytest.raises(AssertionError):
-            record_schema.check_records(recs, 6, REQUIRED)
+            record_schema.check_records(recs, 6, REQUIRED, "real")
             pytest.fail(f"{name} records were accepted")
+
+
+def user_run(run_dir, steps=5, constant_norm=False):
+    """A user's launcher: writes its own log, with its own field names, into run_dir."""
+    run_dir.mkdir(parents=True)
+    with open(run_dir / "log.jsonl", "w", encoding="utf-8") as fh:
+        for i in range(steps):
+            norm = 1.0 if constant_norm else 1.0 + i
+            fh.write(json.dumps({"it": i, "loss": 3.0 - i / 10, "gnorm": norm, "split": "train"}) + "\n")
+        fh.write(json.dumps({"kind": "eval", "val": 2.0}) + "\n")
+
+
+def test_record_schema_runs_a_users_launcher_with_its_own_schema():
+    schema = {
+        "required": ["it", "loss", "gnorm"],
+        "log": "log.jsonl",
+        "step_field": "it",
+        "event_field": "kind",
+        "epoch_event": "eval",
+        "epoch_required": ["val"],
+        "labels": {"split": "train"},
+        "increasing": [],
+        "varying": ["gnorm"],
+    }
+    record_schema.check(user_run, num_steps=5, launch_kwargs={"steps": 5}, **schema)
+    with pytest.raises(AssertionError, match="exactly 7 steps"):
+        record_schema.check(user_run, num_steps=7, launch_kwargs={"steps": 5}, **schema)
+    with pytest.raises(AssertionError, match="placeholder"):
+        record_schema.check(user_run, launch_kwargs={"constant_norm": True}, **schema)
+    with pytest.raises(AssertionError, match="lacks"):
+        record_schema.check(user_run, **{**schema, "epoch_required": ["val", "acc"]})
 
 
 def write_ckpt(run_dir, epoch, optim_bytes=b"optim", sha=None):
@@ -244,8 +367,8 @@ class ClampingLM(TinyLM):
 
 @pytest.fixture
 def local_builder(monkeypatch):
-    real = runtime.resolve
-    monkeypatch.setattr(runtime, "resolve", lambda t: tiny_config if t == "local:config" else real(t))
+    real = pv.runtime.resolve
+    monkeypatch.setattr(pv.runtime, "resolve", lambda t: tiny_config if t == "local:config" else real(t))
 
 
 def test_model_property_catches_untied_head_and_clamped_ids(local_builder, falsified):
@@ -257,6 +380,24 @@ def test_model_property_catches_untied_head_and_clamped_ids(local_builder, falsi
     band = {"lo": 400, "hi": 450, "counter": "trainer.model:count_parameters"}
     search(model_property, TinyLM, property="param-band", max_examples=1, **kw, **band)  # 50·8 = 400
     falsified(model_property, UntiedLM, property="param-band", **kw, **band)  # 800: the head counted twice
+
+
+def tiny_factory(vocab_size, max_seq_len, tie=True):
+    return (TinyLM if tie else UntiedLM)({"vocab": vocab_size})
+
+
+def test_model_property_through_a_factory_and_named_modules(falsified):
+    search(model_property, tiny_factory, property="tied-embeddings", vocab_size=40)
+    search(
+        model_property, tiny_factory, property="tied-embeddings", vocab_size=40, embedding="emb", head="head"
+    )
+    untied = {"vocab_size": 40, "factory_kwargs": {"tie": False}}
+    falsified(model_property, tiny_factory, property="tied-embeddings", **untied)
+    search(model_property, tiny_factory, property="untied-embeddings", **untied)
+    falsified(model_property, tiny_factory, property="untied-embeddings", vocab_size=40)
+    search(model_property, tiny_factory, property="param-band", vocab_size=40, lo=320, hi=320)
+    with pytest.raises(AssertionError, match="has no 'wte'"):
+        search(model_property, tiny_factory, property="tied-embeddings", vocab_size=41, embedding="wte")
 
 
 # ── stream-exhaustion: a stream that pads with zeros when it runs dry ────────────────────────────────

@@ -1,0 +1,1 @@
+"""A user's project built on HF transformers' Llama: the model the contracts attack."""

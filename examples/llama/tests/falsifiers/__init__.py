@@ -1,0 +1,1 @@
+# written by pv generate: makes the generated tests a package (no module name clashes)
