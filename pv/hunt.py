@@ -47,6 +47,7 @@ def shrink_grace(budget_s: float) -> float:
     return min(60.0, max(5.0, 0.1 * budget_s))
 
 
+MAX_BUDGET_S = 7 * 24 * 3600.0
 _BUDGET = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?")
 
 
@@ -115,6 +116,8 @@ def parse_budget(text: str) -> float:
     seconds = h * 3600 + mi * 60 + se
     if seconds <= 0:
         raise UsageError(f"budget {text!r} is zero. Give a positive duration, e.g. 30s.")
+    if not seconds <= MAX_BUDGET_S:  # also catches inf from a number too long for a float
+        raise UsageError(f"budget {text!r} is longer than a week. Give at most 168h.")
     return seconds
 
 

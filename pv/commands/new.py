@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import re
 import string
@@ -23,10 +22,14 @@ KIND = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 MAX_ID = 100  # characters: the id names the file (file systems stop at 255 bytes) and every derived id
 
 
-def schema_url() -> str:
-    """The schema's own `$id`: the stable reference when no checkout of pv lies inside the project."""
-    text = resources.files("pv").joinpath("schema", "contract-v1.json").read_text(encoding="utf-8")
-    return json.loads(text)["$id"]
+# Where `pv new` puts an editor's copy of the schema, next to the contracts, when pv is installed
+# rather than checked out in the project. The schema's `$id` is a URN: no URL to fetch it from exists,
+# and pointing editors at a domain this project does not control would let its owner serve them anything.
+SCHEMA_COPY = Path(".schema") / "contract-v1.json"
+
+
+def _schema_text() -> str:
+    return resources.files("pv").joinpath("schema", "contract-v1.json").read_text(encoding="utf-8")
 
 
 def _check_id(contract_id: str) -> str:
@@ -57,21 +60,30 @@ def _installed(path: Path) -> bool:
     return any(path.is_relative_to(p) for p in prefixes)
 
 
-def schema_ref(dest: Path, root: Path) -> str:
+def schema_ref(dest: Path, root: Path) -> str | None:
     """A relative path from the new file to pv's schema when pv runs from a source checkout inside
-    the project (this repository, a vendored pv); else the schema's `$id` URL. A path into a virtual
-    environment (`.venv/lib/python3.X/site-packages/...`) breaks on every other machine, so it is
-    never written."""
+    the project (this repository, a vendored pv); None when pv is installed, where the caller writes
+    a copy next to the contract instead. A path into a virtual environment
+    (`.venv/lib/python3.X/site-packages/...`) breaks on every other machine, so it is never written."""
     schema = resources.files("pv").joinpath("schema", "contract-v1.json")
     try:
         schema_path = Path(str(schema)).resolve()
         schema_path.relative_to(root.resolve())
         dest.resolve().relative_to(root.resolve())
     except (ValueError, OSError):
-        return schema_url()
+        return None
     if _installed(schema_path):
-        return schema_url()
+        return None
     return Path(os.path.relpath(schema_path, dest.resolve().parent)).as_posix()
+
+
+def _schema_copy(contracts_dir: Path) -> None:
+    """Write pv's schema to contracts_dir/.schema/ unless a copy is there."""
+    copy = contracts_dir / SCHEMA_COPY
+    if not copy.exists():
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(copy, _schema_text(), overwrite=False)
+        click.echo(f"wrote {copy}: the schema for your editor (`pv schema -o {copy}` refreshes it)")
 
 
 def render_starter(contract_id: str, kind: str, *, path: str, ref: str, date: str) -> str:
@@ -99,7 +111,7 @@ def new(contract_id: str, kind: str, output: str | None) -> None:
     config = load_config()
     date = datetime.date.today().isoformat()
     if output == "-":
-        ref = schema_url()
+        ref = SCHEMA_COPY.as_posix()  # `pv schema -o <contracts dir>/.schema/contract-v1.json` writes it
         click.echo(render_starter(contract_id, kind, path="FILE", ref=ref, date=date), nl=False)
         return
     if output:
@@ -114,6 +126,11 @@ def new(contract_id: str, kind: str, output: str | None) -> None:
             why = exc.strerror or exc
             raise UsageError(f"{dest.parent}: cannot create it: {why}. Pass -o FILE.") from exc
     ref = schema_ref(dest, config.root)
-    text = render_starter(contract_id, kind, path=dest.as_posix(), ref=ref, date=date)
+    installed = ref is None
+    text = render_starter(
+        contract_id, kind, path=dest.as_posix(), ref=SCHEMA_COPY.as_posix() if installed else ref, date=date
+    )
     atomic_write_text(dest, text, overwrite=False)
+    if installed:  # only once the contract is written: a refused `pv new` writes nothing
+        _schema_copy(dest.parent)
     click.echo(f"wrote {dest}: edit the TODOs, then run `pv validate {dest}`")

@@ -227,6 +227,8 @@ def test_plugin_orders_ungrouped_first_then_larger_groups_kept_together():
     ]
     pytest_plugin.order_cheapest_first(items)
     assert [i.name for i in items] == ["a", "b", "t1", "t2", "t3", "d1", "d2"]
+    pytest_plugin.order_cheapest_first(items, parallel=True)  # xdist: the largest group leads
+    assert [i.name for i in items] == ["t1", "t2", "t3", "a", "b", "d1", "d2"]
 
 
 # ── naming and project config ─────────────────────────────────────────────────────────────────────────

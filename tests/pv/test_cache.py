@@ -99,7 +99,7 @@ def test_kind_module_added_and_removed_is_seen(good_tree: Path) -> None:
     tok = good_tree / "contracts" / "tokenizer.yaml"
     tok.write_text(
         tok.read_text().replace(
-            "kind: round-trip\n    target: trainer.tokenizer:BpeTokenizer\n",
+            "kind: bpe-round-trip\n    target: trainer.tokenizer:BpeTokenizer\n",
             "kind: fresh-kind\n    target: trainer.tokenizer:BpeTokenizer\n",
             1,
         )
@@ -109,10 +109,10 @@ def test_kind_module_added_and_removed_is_seen(good_tree: Path) -> None:
     (good_tree / "kinds" / "fresh_kind.py").write_text('"""A new kind."""\nNAME = "fresh-kind"\n')
     added = run(good_tree)
     assert not added.extra["report_cached"] and rule_ids(added) == []
-    (good_tree / "kinds" / "round_trip.py").unlink()
+    (good_tree / "kinds" / "bpe_round_trip.py").unlink()
     removed = run(good_tree)
     assert rule_ids(removed) == [UNKNOWN_KIND.id] * 3  # the other falsifiers use round-trip
-    assert all("'round-trip'" in f.message for f in removed.findings)
+    assert all("'bpe-round-trip'" in f.message for f in removed.findings)
 
 
 def test_config_change_is_seen(good_tree: Path) -> None:

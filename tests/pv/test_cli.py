@@ -370,12 +370,15 @@ def test_new_writes_a_starter_that_validates(runner: CliRunner, project: Path) -
 
 def test_new_schema_comment_points_at_the_schema(runner: CliRunner, tmp_path: Path, monkeypatch) -> None:
     import pv as pv_pkg
+    from pv.commands import new as new_cmd
 
     root = Path(pv_pkg.__file__).resolve().parents[1]
     monkeypatch.chdir(root)
-    out = tmp_path / "x.yaml"  # outside the project: the $id URL
+    out = tmp_path / "x.yaml"  # outside the project: a copy of the schema beside it, never a URL
     assert pv(runner, "new", "C-X", "--kind", "data", "-o", str(out)).exit_code == 0
-    assert "$schema=https://" in out.read_text(encoding="utf-8").splitlines()[0]
+    first = out.read_text(encoding="utf-8").splitlines()[0]
+    assert first == "# yaml-language-server: $schema=.schema/contract-v1.json"
+    assert (tmp_path / ".schema" / "contract-v1.json").read_text(encoding="utf-8") == new_cmd._schema_text()
 
 
 def test_new_refuses_to_overwrite(runner: CliRunner, project: Path) -> None:

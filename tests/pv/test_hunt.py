@@ -106,7 +106,7 @@ def test_parse_budget(text: str, seconds: float) -> None:
     assert parse_budget(text) == seconds
 
 
-@pytest.mark.parametrize("bad", ["", "ten minutes", "0s", "5d", "-3m"])
+@pytest.mark.parametrize("bad", ["", "ten minutes", "0s", "5d", "-3m", "169h", "9" * 400])
 def test_parse_budget_rejects(bad: str) -> None:
     with pytest.raises(UsageError, match="budget"):
         parse_budget(bad)
@@ -150,9 +150,9 @@ def test_hunt_finds_shrinks_and_pins_the_rare_failure(project: Path) -> None:
     seen = []
     result = hunt(config, targets, budget_s=60, jobs=1, on_progress=seen.append, slice_s=0.5)
     assert result.exit_code == 1
-    # Stops at the first failure (a few seconds when the machine is idle), not at the end of the
-    # budget; the budget is generous because the workers' start-up counts in it (14 s seen under load).
-    assert result.elapsed < 45
+    # Stops at the first failure, not at the end of the budget (the budget is generous because the
+    # workers' start-up counts in it).
+    assert result.elapsed < result.budget
     (failure,) = result.failures
     assert failure.falsify_id == "FALSIFY-RARE-001"
     n = failure.example["n"]
@@ -209,9 +209,9 @@ def test_hunt_ends_within_its_budget_plus_one_example(project: Path) -> None:
     targets = select_targets(config, falsifier_ids=["FALSIFY-SAFE-001"])
     result = hunt(config, targets, budget_s=4, jobs=1, slice_s=3.0)
     assert result.exit_code == 0 and result.hunted and result.examples >= 1
-    # The budget (or the workers' start-up, on a loaded machine) + one 0.5 s example + process exit;
-    # the old loop ran the first 25 examples (12.5 s) regardless.
-    assert result.elapsed < max(4, result.startup_s) + 0.5 + 3.0, result
+    # Counted, not timed: a 4 s budget holds at most 8 examples of 0.5 s plus the one in flight when it
+    # ran out; the old loop ran the first 25 examples regardless.
+    assert result.examples <= 4 / 0.5 + 1, result
 
 
 ALWAYS_FAILS = """\
@@ -240,7 +240,7 @@ def test_a_failure_whose_shrinking_outlasts_the_budget_is_still_reported(project
     (failure,) = result.failures
     assert failure.falsify_id == "FALSIFY-RARE-001" and isinstance(failure.example["n"], int)
     assert "every n fails" in failure.error and "shrinking was cut short" in failure.error
-    assert result.elapsed < max(1.5, result.startup_s) + 0.4 + 3.0, result
+    assert result.examples <= 1.5 / 0.4 + 1, result  # counted: the budget's examples + the one in flight
 
 
 STUCK = """\
@@ -270,4 +270,4 @@ def test_a_stuck_worker_is_stopped_and_an_empty_hunt_is_no_pass(project: Path, m
     stuck = r"nothing was hunted: gen/test_rare.py::test_FALSIFY_SAFE_001 was still running its first run"
     with pytest.raises(HuntError, match=stuck):
         hunt(config, targets, budget_s=2, jobs=1)
-    assert time.time() - t0 < 60  # stopped at its grace, not after the 120 s example
+    assert time.time() - t0 < 110  # stopped at its grace, not after the 120 s example

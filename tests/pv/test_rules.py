@@ -93,10 +93,10 @@ CASES: dict[str, Edit] = {
     "PV502": rep(MODEL, "ship_blocking: false", "ship_blocking: true"),
     "PV503": rep(TOK, "    target: trainer.tokenizer:BpeTokenizer.encode\n", ""),
     "PV504": rep(MODEL, "target: trainer.model:GPT", "target: numpy.linalg:norm"),
-    "PV505": rep(MODEL, "kind: round-trip", "kind: roundtrip"),
+    "PV505": rep(MODEL, "kind: bpe-round-trip", "kind: roundtrip"),
     "PV507": rep(MODEL, "target: trainer.model:GPT", "target: trainer.model:os.system"),
     "PV508": rep(MODEL, "target: trainer.model:GPT", "target: trainer.model:GTP"),
-    "PV506": rep(MODEL, "    kind: round-trip\n    target: trainer.model:GPT\n", ""),
+    "PV506": rep(MODEL, "    kind: bpe-round-trip\n    target: trainer.model:GPT\n", ""),
     "PV601": rep(MODEL, "vocab_size: 640", "vocab_size: 500"),
     "PV602": rep(TOK, "rhs: C-MODEL-FAMILY.vocab_size", "rhs: C-MODEL-FAMILY.dtype"),
     "PV801": rep(TOK, "  - id: INV-TOK-001\n", "  - id: INV-TOK-001  # pv: ignore[PV501]\n"),
@@ -186,7 +186,7 @@ def test_evidence_class_method_checked(good_tree: Path) -> None:
 
 
 def test_missing_kinds_package_is_a_config_error(good_tree: Path) -> None:
-    (good_tree / "kinds" / "round_trip.py").unlink()
+    (good_tree / "kinds" / "bpe_round_trip.py").unlink()
     (good_tree / "kinds").rmdir()
     with pytest.raises(ConfigError, match=r"\[tool.pv\].kinds entry 'kinds' is neither a package"):
         _validate(good_tree)
@@ -194,9 +194,9 @@ def test_missing_kinds_package_is_a_config_error(good_tree: Path) -> None:
 
 def test_unknown_kind_suggests_the_close_name(good_tree: Path) -> None:
     tok = good_tree / "contracts" / "tokenizer.yaml"
-    tok.write_text(tok.read_text().replace("kind: round-trip", "kind: round-trp", 1))
+    tok.write_text(tok.read_text().replace("kind: bpe-round-trip", "kind: bpe-round-trp", 1))
     (f,) = [f for f in _validate(good_tree) if f.rule_id == "PV505"]
-    assert "did you mean 'round-trip'?" in f.message and "constant-matches" in f.message
+    assert "did you mean 'bpe-round-trip'?" in f.message and "constant-matches" in f.message
 
 
 def test_warnings_are_warnings(good_tree: Path) -> None:

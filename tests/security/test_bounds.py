@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from pv.cli import cli
 from tests.security.conftest import contract
@@ -81,10 +82,25 @@ def test_pv_new_writes_no_virtualenv_path_into_the_contract(tmp_path: Path, monk
     installed = root / ".venv" / "lib" / "python3.11" / "site-packages" / "pv" / "schema" / "contract-v1.json"
     installed.parent.mkdir(parents=True)
     installed.write_bytes((Path(new.__file__).parents[1] / "schema" / "contract-v1.json").read_bytes())
+    template = installed.parents[1] / "templates" / "contract.yaml.tmpl"
+    template.parent.mkdir()
+    template.write_bytes((Path(new.__file__).parents[1] / "templates" / "contract.yaml.tmpl").read_bytes())
     monkeypatch.setattr(new.resources, "files", lambda _pkg: root / ".venv/lib/python3.11/site-packages/pv")
     monkeypatch.setattr(new.sys, "prefix", str(root / ".venv"))
-    ref = new.schema_ref(root / "contracts" / "x.yaml", root)
-    assert ref.startswith("https://") and ".venv" not in ref
+    assert new.schema_ref(root / "contracts" / "x.yaml", root) is None  # pv new writes a copy instead
+    monkeypatch.chdir(root)
+    res = CliRunner().invoke(cli, ["new", "C-X", "--kind", "tool"])
+    assert res.exit_code == 0, res.output
+    text = (root / "contracts" / "x.yaml").read_text()
+    assert text.splitlines()[0] == "# yaml-language-server: $schema=.schema/contract-v1.json"
+    copy = json.loads((root / "contracts" / ".schema" / "contract-v1.json").read_text())
+    assert copy["$id"] == "urn:pv-contracts:schema:contract-v1" and ".venv" not in text
+    before = (root / "contracts" / ".schema" / "contract-v1.json").stat().st_mtime_ns
+    res = CliRunner().invoke(cli, ["new", "C-X", "--kind", "tool"])
+    assert (
+        res.exit_code == 2
+        and (root / "contracts" / ".schema" / "contract-v1.json").stat().st_mtime_ns == before
+    )
 
 
 def test_pv_new_in_this_repository_keeps_the_editor_path(runner, monkeypatch) -> None:
