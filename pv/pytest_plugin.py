@@ -43,6 +43,9 @@ MARKER = (
     "falsifier(id, expensive=False): a generated pv falsifier test bound to a contract FALSIFY id; "
     "expensive=True runs it without shrinking"
 )
+# Generated tests of kinds with a GROUP carry `xdist_group`; pytest-xdist registers that marker, and a
+# project without xdist (the core install has none) would fail them under --strict-markers.
+XDIST_GROUP_MARKER = "xdist_group(name): falsifiers sharing one expensive setup run on one xdist worker"
 
 
 def hypothesis_profile(name: str) -> str:
@@ -201,6 +204,8 @@ def _short(report) -> str:
 def pytest_configure(config: pytest.Config) -> None:
     global _report
     config.addinivalue_line("markers", MARKER)
+    if not config.pluginmanager.hasplugin("xdist"):
+        config.addinivalue_line("markers", XDIST_GROUP_MARKER)
     profile = selected_profile(config)
     if profile is not None:
         from hypothesis import settings

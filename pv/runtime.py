@@ -132,6 +132,28 @@ def check_object(target: str, where: str, obj: object, allowed: tuple[str, ...])
         )
 
 
+def _not_on_path_hint(module_name: str, exc: ImportError) -> str:
+    """Why a package of the project is not importable when it lies right there: under a plain `pytest`
+    nothing puts the project root on sys.path (`pv gate` does)."""
+    top = module_name.partition(".")[0]
+    if not isinstance(exc, ModuleNotFoundError) or exc.name != top:
+        return ""
+    from pv.errors import PvError
+
+    try:
+        root = project_root()
+    except PvError:
+        return ""
+    for folder, base in ((".", root), ("src", root / "src")):
+        if (base / top).is_dir() or (base / f"{top}.py").is_file():
+            return (
+                f" ({top} lies in {base}, which is not on sys.path; `pv gate` puts the project root there: "
+                f'for a plain pytest run add pythonpath = ["{folder}"] to [tool.pytest.ini_options], or '
+                "install the project with `pip install -e .`)"
+            )
+    return ""
+
+
 def resolve(target: str, *, allowed: tuple[str, ...] | None = None):
     """Import and return the object `module.path:attr.sub` (or the module itself without `:attr`),
     checking the module and every hop of the attribute chain against `allowed` (default: the
@@ -141,7 +163,8 @@ def resolve(target: str, *, allowed: tuple[str, ...] | None = None):
     try:
         obj = importlib.import_module(module_name)
     except ImportError as exc:
-        raise TargetError(f"target {target!r}: cannot import {module_name}: {exc}") from exc
+        hint = _not_on_path_hint(module_name, exc)
+        raise TargetError(f"target {target!r}: cannot import {module_name}: {exc}{hint}") from exc
     if getattr(obj, "__name__", None) != module_name:  # an alias planted in sys.modules
         raise TargetError(f"target {target!r}: importing {module_name} gave {obj!r}, not that module")
     check_object(target, module_name, obj, allowed)

@@ -13,6 +13,7 @@ Every generated test has the same shape, so a reader learns it once:
 
 from __future__ import annotations
 
+import difflib
 from types import ModuleType
 
 from pv import codegen
@@ -81,8 +82,10 @@ def validate(falsifier: dict, kind: ModuleType, contract_constants: dict | None 
     }
     unknown = sorted(set(params) - set(kind.PARAMS))
     if unknown:
+        close = [m for u in unknown for m in difflib.get_close_matches(u, list(kind.PARAMS), n=1)]
+        hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
         raise RenderError(
-            f"{fid}: kind {kind.NAME!r} has no param(s) {unknown}; "
+            f"{fid}: kind {kind.NAME!r} has no param(s) {unknown}{hint}; "
             f"it accepts: {sorted(kind.PARAMS) or 'none'}"
         )
     missing = [p for p in getattr(kind, "REQUIRED_PARAMS", ()) if p not in params]

@@ -273,9 +273,9 @@ def check_target_and_kind(index: ContractIndex, ctx: CheckContext) -> Iterator[F
                 yield from _target_findings(d, i, f, ref, packages, ctx)
             if isinstance(kind, str) and kind and kind not in known:
                 close = difflib.get_close_matches(kind, known, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
                 yield UNKNOWN_KIND.finding(
-                    f"unknown kind {kind!r}{hint} known kinds: {', '.join(known)}",
+                    f"unknown kind {kind!r}{hint}; known kinds: {', '.join(known)}",
                     d.locate(("falsifiers", i, "kind")),
                     contract_id=d.contract_id,
                 )

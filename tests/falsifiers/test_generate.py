@@ -98,7 +98,8 @@ def test_check_reports_drift_and_generate_removes_stale(tmp_path):
     ("kwargs", "message"),
     [
         ({"kind": "no-such-kind"}, "unknown falsifier kind 'no-such-kind'; known kinds:"),
-        ({"params": "{expected: 1, colour: red}"}, "has no param(s) ['colour']"),
+        ({"params": "{expected: 1, colour: red}"}, "has no param(s) ['colour']; it accepts:"),
+        ({"params": "{expected: 1, rel_tl: 0.1}"}, "has no param(s) ['rel_tl'] (did you mean 'rel_tol'?)"),
         ({"params": "{expected: $missing}"}, "refers to constant 'missing'"),
         ({"params": "{}"}, "needs param(s) ['expected']"),
         ({"target": "os:system"}, "outside [tool.pv].target_packages"),

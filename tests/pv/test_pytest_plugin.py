@@ -97,6 +97,24 @@ def test_markers_and_strict_markers_in_a_user_project(scratch: Path) -> None:
     assert blocked.returncode != 0 and "'falsifier' not found in `markers`" in blocked.stdout + blocked.stderr
 
 
+def test_grouped_falsifiers_pass_strict_markers_without_xdist(scratch: Path) -> None:
+    # Kinds with a GROUP (record-schema, the run kinds) render `xdist_group`; a user's venv without
+    # pytest-xdist must still collect them (`-p no:xdist` stands in for xdist not installed).
+    (scratch / "pytest.ini").write_text("[pytest]\naddopts = --strict-markers -p no:xdist\n")
+    (scratch / "test_grouped.py").write_text(
+        'import pytest\n\n\n@pytest.mark.falsifier("FALSIFY-X-001")\n'
+        '@pytest.mark.xdist_group("tiny-run")\ndef test_x():\n    pass\n'
+    )
+    (scratch / "test_group_only.py").write_text(
+        'import pytest\n\n\n@pytest.mark.xdist_group("tiny-run")\ndef test_y():\n    pass\n'
+    )
+    run = _pytest(scratch, "test_grouped.py", "test_group_only.py")
+    assert run.returncode == 0, run.stdout + run.stderr
+    blocked = _pytest(scratch, "-p", "no:pv", "test_group_only.py")  # the check is real: without pv, refused
+    refused = "'xdist_group' not found in `markers`"
+    assert blocked.returncode != 0 and refused in blocked.stdout + blocked.stderr
+
+
 @pytest.mark.parametrize(
     ("how", "args", "env", "ini"),
     [

@@ -196,7 +196,11 @@ def test_unknown_kind_suggests_the_close_name(good_tree: Path) -> None:
     tok = good_tree / "contracts" / "tokenizer.yaml"
     tok.write_text(tok.read_text().replace("kind: bpe-round-trip", "kind: bpe-round-trp", 1))
     (f,) = [f for f in _validate(good_tree) if f.rule_id == "PV505"]
-    assert "did you mean 'bpe-round-trip'?" in f.message and "constant-matches" in f.message
+    assert "unknown kind 'bpe-round-trp' (did you mean 'bpe-round-trip'?); known kinds: " in f.message
+    assert "constant-matches" in f.message
+    tok.write_text(tok.read_text().replace("kind: bpe-round-trp", "kind: zzz", 1))
+    (f,) = [f for f in _validate(good_tree) if f.rule_id == "PV505"]
+    assert f.message.startswith("unknown kind 'zzz'; known kinds: bpe-round-trip, cli-routing, ")  # no hint
 
 
 def test_warnings_are_warnings(good_tree: Path) -> None:

@@ -185,3 +185,16 @@ def test_an_entry_point_kind_declares_its_code_params_too(
     registry = KindRegistry.for_config(load_config(tmp_path))
     assert registry.ref("adapter").target_params == ("model",)
     assert registry.load("adapter").TARGET_PARAMS == ("model",)
+
+
+def test_a_project_package_off_sys_path_gets_the_fix_named(tmp_path: Path, monkeypatch) -> None:
+    # A plain `pytest` in a user project: the package sits next to pyproject.toml, nothing put the
+    # root on sys.path. The error says so and names the pytest setting that fixes it.
+    (tmp_path / "pyproject.toml").write_text('[tool.pv]\ntarget_packages = ["offpath_pkg"]\n')
+    (tmp_path / "offpath_pkg").mkdir()
+    (tmp_path / "offpath_pkg" / "__init__.py").write_text("X = 1\n")
+    monkeypatch.setenv("PV_PROJECT_ROOT", str(tmp_path))
+    with pytest.raises(TargetError, match=r'No module named .offpath_pkg.* add pythonpath = \["\."\]'):
+        resolve("offpath_pkg:X")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert resolve("offpath_pkg:X") == 1
