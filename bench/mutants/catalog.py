@@ -16,6 +16,9 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bench.mutants._patch import obj as _obj
+from bench.mutants._patch import set_attr as _set
+
 
 @dataclass(frozen=True)
 class Mutant:
@@ -25,20 +28,6 @@ class Mutant:
     apply: Callable[[], None] | None = None  # monkeypatch, run at pytest session start
     text_patch: tuple[tuple[str, str, str], ...] = ()  # (file, old, new) applied to a scratch copy
     expect: tuple[str, ...] = field(default=())  # falsifiers expected to kill it (documentation)
-
-
-def _obj(target: str):
-    module, _, attr = target.partition(":")
-    obj = importlib.import_module(module)
-    for part in filter(None, attr.split(".")):
-        obj = getattr(obj, part)
-    return obj
-
-
-def _set(target: str, value) -> None:
-    module, _, attr = target.partition(":")
-    owner = _obj(f"{module}:{attr.rpartition('.')[0]}") if "." in attr else importlib.import_module(module)
-    setattr(owner, attr.rpartition(".")[2], value)
 
 
 def _wrap(target: str, make: Callable[[Callable], Callable]) -> Callable[[], None]:

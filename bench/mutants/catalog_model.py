@@ -10,8 +10,10 @@ bugs invisible to kernel tests, (7) optimizer and schedule, (2) model dimensions
 from __future__ import annotations
 
 import functools
-import importlib
 from collections.abc import Callable
+
+from bench.mutants._patch import obj as _obj
+from bench.mutants._patch import set_attr as _set
 
 MODEL = "trainer/model.py"
 OPTIM = "trainer/optim.py"
@@ -20,19 +22,6 @@ MODEL_BUG = "(6) model bug invisible to kernel tests"
 OPTIM_BUG = "(7) optimizer and schedule"
 NEVER_ARRIVES = "(2) configuration that never arrives"
 REFERENCE = "FALSIFY-MODEL-REFERENCE"
-
-
-def _obj(target: str):
-    module, _, attr = target.partition(":")
-    obj = importlib.import_module(module)
-    for part in filter(None, attr.split(".")):
-        obj = getattr(obj, part)
-    return obj
-
-
-def _set(target: str, value) -> None:
-    module, _, attr = target.partition(":")
-    setattr(importlib.import_module(module), attr, value)  # module-level names only
 
 
 # ---------------------------------------------------------------- model bodies (monkeypatches)

@@ -141,6 +141,11 @@ def grid_strategy(grid: Any, base: Mapping[str, Any] | None = None):
     return st.sampled_from(grid_points(grid, base))
 
 
+def strategies(grid, base=None, **_params):
+    """Every run kind's `strategies`: its one argument, `flags`, is a point of the grid."""
+    return {"flags": grid_strategy(grid, base)}
+
+
 @dataclass
 class Run:
     flags: dict[str, Any]

@@ -136,6 +136,18 @@ def one_thread():
         torch.set_num_threads(before)
 
 
+def on_one_thread(check_body: Callable[..., Any]) -> Callable[..., Any]:
+    """A kind's `check`: `check_body` run inside `one_thread()`."""
+
+    def check(target, *args, **params):
+        __tracebackhide__ = True
+        with one_thread():
+            return check_body(target, *args, **params)
+
+    check.__doc__ = f"`{check_body.__name__}` on one torch thread (see pv.kinds._surface.one_thread)."
+    return check
+
+
 @contextlib.contextmanager
 def mode(model, train: bool, rng_seed: int = 0):
     """Train or eval mode with the torch RNG reset on entry (any dropout masks repeat between calls)."""

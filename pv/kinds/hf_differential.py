@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
+from pv.kinds._surface import on_one_thread
+
 NAME = "hf-differential"
 SUMMARY = "logits equal a transformers reference model of the same shape holding the same weights"
 PARAMS = {
@@ -99,15 +101,6 @@ def _pair(target, weights, vocab_size, max_seq_len, factory_kwargs, reference, c
     return _PAIRS[key]
 
 
-def check(target, *args, **params):
-    """`_check` on one torch thread (see pv.kinds._surface.one_thread)."""
-    __tracebackhide__ = True
-    from pv.kinds._surface import one_thread
-
-    with one_thread():
-        return _check(target, *args, **params)
-
-
 def _check(
     target,
     ids,
@@ -158,3 +151,6 @@ def _first_gap(a, b, atol, rtol) -> int:
     bound = atol + rtol * float(b.abs().max())
     per_position = (a - b).abs().amax(dim=(0, 2))
     return int((per_position > bound).nonzero()[0]) if bool((per_position > bound).any()) else -1
+
+
+check = on_one_thread(_check)

@@ -31,6 +31,8 @@ import math
 
 from hypothesis import strategies as st
 
+from pv.kinds._surface import on_one_thread
+
 NAME = "model-surface"
 SUMMARY = "causal LM via ids → logits / loss: causality, batch independence, OOV, ln V, CE, grads, positions"
 PROPERTIES = (
@@ -86,15 +88,6 @@ def strategies(property, vocab_size, max_seq_len=32, **_):
         return {"ids": st.just([[0, 0]]), "probe": st.integers(0, 2**31 - 1)}
     uses_probe = property in ("causal", "rejects-oov", "relative-position")
     return {"ids": ids(), "probe": st.integers(0, 10**6) if uses_probe else st.just(0)}
-
-
-def check(target, *args, **params):
-    """`_check` on one torch thread (see pv.kinds._surface.one_thread)."""
-    __tracebackhide__ = True
-    from pv.kinds._surface import one_thread
-
-    with one_thread():
-        return _check(target, *args, **params)
 
 
 def _check(
@@ -243,3 +236,6 @@ def _cross_entropy(logits, ids, shift) -> float:
     top = z.max(dim=-1, keepdim=True).values
     log_probs = z - top - (z - top).exp().sum(dim=-1, keepdim=True).log()
     return float(-log_probs.gather(1, labels.reshape(-1, 1)).mean())
+
+
+check = on_one_thread(_check)

@@ -28,6 +28,8 @@ import math
 
 from hypothesis import strategies as st
 
+from pv.kinds._surface import on_one_thread
+
 NAME = "optimizer-schedule"
 SUMMARY = (
     "the trainer's optimizer + lr schedule from a drawn config, stepped: warmup/cosine, decay groups, clip"
@@ -84,15 +86,6 @@ def expected_lr(step: int, peak: float, warmup: int, total: int, floor_fraction:
     progress = min(1.0, (step - warmup) / max(1, total - warmup))
     floor = floor_fraction * peak
     return floor + 0.5 * (peak - floor) * (1.0 + math.cos(math.pi * progress))
-
-
-def check(target, *args, **params):
-    """`_check` on one torch thread (see pv.kinds._surface.one_thread)."""
-    __tracebackhide__ = True
-    from pv.kinds._surface import one_thread
-
-    with one_thread():
-        return _check(target, *args, **params)
 
 
 def _check(
@@ -252,3 +245,6 @@ def _check_updates(update, optimizer, schedule, cfg, net, wanted, rule, betas, e
                 f"(the rule), betas {tuple(betas)}, eps {eps}, weight_decay {wanted[id(p)]}, gradients "
                 f"clipped to {clip} before the step (knobs {knobs})"
             )
+
+
+check = on_one_thread(_check)

@@ -35,8 +35,7 @@ GROUP = "run-surface"
 EXPENSIVE = True
 
 
-def strategies(grid, base=None, **_params):
-    return {"flags": _runs.grid_strategy(grid, base)}
+strategies = _runs.strategies
 
 
 def batches_per_pass(n_tokens: int, batch_size: int, seq_length: int) -> int:

@@ -30,8 +30,7 @@ GROUP = "run-surface"
 EXPENSIVE = True
 
 
-def strategies(grid, base=None, **_params):
-    return {"flags": _runs.grid_strategy(grid, base)}
+strategies = _runs.strategies
 
 
 def heldout_windows(tokens, seq_length: int, batch_size: int, eval_batches: int | None):

@@ -37,8 +37,7 @@ GROUP = "run-surface"
 EXPENSIVE = True
 
 
-def strategies(grid, base=None, **_params):
-    return {"flags": _runs.grid_strategy(grid, base)}
+strategies = _runs.strategies
 
 
 def dim(expr, names: dict) -> int:

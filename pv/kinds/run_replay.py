@@ -44,8 +44,7 @@ GROUP = "run-surface"
 EXPENSIVE = True
 
 
-def strategies(grid, base=None, **_params):
-    return {"flags": _runs.grid_strategy(grid, base)}
+strategies = _runs.strategies
 
 
 def lr_at(step: int, peak: float, warmup: int, num_steps: int, min_fraction: float) -> float:

@@ -37,8 +37,7 @@ EXPENSIVE = True
 VOLATILE = ("step_wall_ms", "tokens_per_sec", "wall_seconds")
 
 
-def strategies(grid, base=None, **_params):
-    return {"flags": _runs.grid_strategy(grid, base)}
+strategies = _runs.strategies
 
 
 def _strip(record, volatile):

@@ -34,8 +34,7 @@ EXPENSIVE = True
 METADATA_FIELDS = ("epoch", "step", "val_loss", "train_loss", "tokens_seen", "grad_norm_max")
 
 
-def strategies(grid, base=None, **_params):
-    return {"flags": _runs.grid_strategy(grid, base)}
+strategies = _runs.strategies
 
 
 def check_steps(steps, batch, seq, wall_s, describe=""):

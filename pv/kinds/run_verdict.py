@@ -42,8 +42,7 @@ EXPENSIVE = True
 REFUSALS = ("PREFLIGHT", "DATA_ERROR", "DEVICE_ERROR")
 
 
-def strategies(grid, base=None, **_params):
-    return {"flags": _runs.grid_strategy(grid, base)}
+strategies = _runs.strategies
 
 
 def predict(vals, *, mode, vocab, target, patience, factor, finetune_cap, cap_factor, budget_left):
